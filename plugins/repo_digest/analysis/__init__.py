@@ -1,0 +1,1 @@
+"""Per-commit analysis: the record every analyzer produces, and the analyzers."""

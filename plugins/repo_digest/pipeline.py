@@ -1,0 +1,179 @@
+"""The bodies of the DAG's tasks, as plain functions of plain arguments.
+
+The DAG (dag_factory.py) only wires these to Airflow: what day a run covers, XCom in
+and out. Tests call them directly, without a running Airflow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from repo_digest.analysis.record import CommitAnalysis
+from repo_digest.commits import CommitDetail, CommitRecord, commits_to_frame, frame_to_commits
+from repo_digest.config import RepoEntry
+from repo_digest.diffs import DEFAULT_BUDGET_TOKENS, AnalysisInput, prepare_input
+from repo_digest.digest import Digest, build_digest
+from repo_digest.store import DigestStore
+from repo_digest.window import window_for_day
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_MAP_LENGTH = 1024
+
+
+# --- fetch_commits -------------------------------------------------------------------
+def with_stats(record: CommitRecord, detail: CommitDetail) -> CommitRecord:
+    return record.model_copy(
+        update={
+            "additions": sum(file.additions for file in detail.files),
+            "deletions": sum(file.deletions for file in detail.files),
+            "files_changed": len(detail.files),
+        }
+    )
+
+
+def cached_detail(
+    store: DigestStore, repo: str, sha: str, fetch: Callable[[str], CommitDetail]
+) -> tuple[CommitDetail, bool]:
+    """A commit's details from the cache, else fetched and cached; a sha's details never change."""
+    path = store.commit_detail_path(repo, sha)
+    text = store.read_text_if_exists(path)
+    if text is not None:
+        return CommitDetail.model_validate_json(text), True
+    detail = fetch(sha)
+    store.write_text(path, detail.model_dump_json())
+    return detail, False
+
+
+def fetch_day(entry: RepoEntry, day: dt.date, store: DigestStore) -> tuple[pd.DataFrame, str]:
+    """The day's commit table (details cached in the store) and the branch it was read from."""
+    window = window_for_day(day, entry.timezone)
+    listed, fetch, branch = _open_source(entry, window)
+    records, hits = [], 0
+    for record in listed:
+        detail, hit = cached_detail(store, entry.repo, record.sha, fetch)
+        hits += hit
+        records.append(with_stats(record, detail))
+    log.info(
+        "%s %s: %d commits on branch %s in [%s, %s) UTC; %d commit details from cache",
+        entry.repo, day, len(records), branch, window.start, window.end, hits,
+    )  # fmt: skip
+    return commits_to_frame(records), branch
+
+
+def _open_source(entry: RepoEntry, window: Any) -> tuple[list[CommitRecord], Callable[[str], CommitDetail], str]:
+    if entry.source == "github":
+        from repo_digest.sources import github
+
+        repository = github.github_client(entry.github_conn_id).get_repo(entry.repo)
+        branch = entry.branch or repository.default_branch
+        listed = github.list_day_commits(repository, branch, window)
+        return listed, lambda sha: github.fetch_detail(repository, sha), branch
+    from repo_digest.sources import git
+
+    assert entry.url is not None  # guaranteed by RepoEntry's validation
+    mirror = git.sync_mirror(entry.url, entry.repo)
+    branch = entry.branch or git.default_branch(mirror)
+    listed = git.list_day_commits(mirror, branch, window, entry.url)
+    return listed, lambda sha: git.fetch_detail(mirror, sha), branch
+
+
+# --- chunk_diffs ---------------------------------------------------------------------
+def batch_shas(shas: Sequence[str], max_map_length: int = DEFAULT_MAX_MAP_LENGTH) -> list[list[str]]:
+    """Split commits into at most ``max_map_length`` batches, one commit each when they fit.
+
+    Airflow fails a run whose mapped task would get more than ``[core] max_map_length``
+    instances; a 2,000-commit day becomes 1,000 batches of two.
+    """
+    if not shas:
+        return []
+    size = max(1, math.ceil(len(shas) / max_map_length))
+    return [list(shas[i : i + size]) for i in range(0, len(shas), size)]
+
+
+def chunk_day(
+    entry: RepoEntry,
+    day: dt.date,
+    frame: pd.DataFrame,
+    store: DigestStore,
+    budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+    max_map_length: int = DEFAULT_MAX_MAP_LENGTH,
+) -> list[dict[str, Any]]:
+    """Write each commit's analysis input to the store; return the batches to map over."""
+    records = frame_to_commits(frame)
+    for record in records:
+        detail, _ = cached_detail(store, entry.repo, record.sha, _missing_detail(entry.repo))
+        analysis_input = prepare_input(record, detail, budget_tokens)
+        store.write_text(store.work_path(entry.repo, day, f"{record.sha}.json"), analysis_input.model_dump_json())
+    return [{"shas": batch} for batch in batch_shas([record.sha for record in records], max_map_length)]
+
+
+def _missing_detail(repo: str) -> Callable[[str], CommitDetail]:
+    def fail(sha: str) -> CommitDetail:
+        raise RuntimeError(f"{repo}: details of commit {sha} are not in the commit cache; rerun fetch_commits")
+
+    return fail
+
+
+def batch_label(batch: dict[str, Any]) -> str:
+    shas = batch["shas"]
+    return shas[0][:7] if len(shas) == 1 else f"{shas[0][:7]} +{len(shas) - 1}"
+
+
+# --- llm_analyze ---------------------------------------------------------------------
+def load_input(store: DigestStore, entry: RepoEntry, day: dt.date, sha: str) -> AnalysisInput:
+    return AnalysisInput.model_validate_json(store.read_text(store.work_path(entry.repo, day, f"{sha}.json")))
+
+
+def analyze_batch(entry: RepoEntry, day: dt.date, batch: dict[str, Any], store: DigestStore) -> list[dict[str, Any]]:
+    """Analyse each commit of a batch; the records go back over XCom (small, JSON)."""
+    from repo_digest.analysis.rules import analyze_by_rules
+
+    results = []
+    for sha in batch["shas"]:
+        analysis = analyze_by_rules(load_input(store, entry, day, sha), entry.language)
+        log.info("%s %s: %s, %s (%s)", entry.repo, sha[:7], analysis.importance, analysis.change_types[0],
+                 analysis.analyzer)  # fmt: skip
+        results.append(analysis.model_dump(mode="json"))
+    return results
+
+
+# --- aggregate_stats -----------------------------------------------------------------
+def aggregate(
+    entry: RepoEntry,
+    day: dt.date,
+    frame: pd.DataFrame,
+    batches: Sequence[Sequence[dict[str, Any]]],
+    branch: str | None,
+    analysis_note: str | None,
+) -> Digest:
+    analyses = [CommitAnalysis.model_validate(item) for batch in batches for item in batch]
+    return build_digest(
+        repo=entry.repo,
+        day=day,
+        timezone=entry.timezone,
+        language=entry.language,
+        source=entry.source,
+        branch=branch,
+        commits=frame_to_commits(frame),
+        analyses=analyses,
+        analysis_note=analysis_note,
+    )
+
+
+# --- publish -------------------------------------------------------------------------
+def publish_to_store(digest: Digest, markdown: str, store: DigestStore) -> dict[str, str]:
+    """Write the Markdown and its JSON data; a rerun replaces both, atomically, never duplicates."""
+    json_path = store.digest_path(digest.repo, digest.day, ".json")
+    markdown_path = store.digest_path(digest.repo, digest.day, ".md")
+    # JSON first: a reader that finds the Markdown can always find the data that made it.
+    store.write_text(json_path, digest.model_dump_json(indent=2) + "\n")
+    store.write_text(markdown_path, markdown)
+    return {"markdown": str(markdown_path), "json": str(json_path)}

@@ -1,0 +1,1 @@
+"""Where commits come from: the GitHub REST API (PyGithub) or any git URL or path."""

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Run the test suite in the project's venv (installed first if missing). Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install.sh
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,143 @@
+"""The DAG files as Airflow's parser sees them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "dags"
+
+
+def dagbag(monkeypatch, entries: object | None):
+    from airflow.dag_processing.dagbag import DagBag
+
+    if entries is None:
+        monkeypatch.delenv("AIRFLOW_VAR_REPO_DIGEST_REPOS", raising=False)
+    else:
+        raw = entries if isinstance(entries, str) else json.dumps(entries)
+        monkeypatch.setenv("AIRFLOW_VAR_REPO_DIGEST_REPOS", raw)
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_no_variable_means_no_repo_dags_and_no_error(monkeypatch, airflow_db):
+    bag = dagbag(monkeypatch, None)
+    assert bag.import_errors == {}
+    assert bag.dag_ids == []
+
+
+def test_one_dag_per_enabled_entry(monkeypatch, airflow_db):
+    bag = dagbag(
+        monkeypatch,
+        [
+            {"repo": "sgl-project/sglang", "timezone": "Asia/Shanghai"},
+            {"repo": "vllm-project/vllm", "language": "en"},
+            {"repo": "off/repo", "enabled": False},
+        ],
+    )
+    assert bag.import_errors == {}
+    assert sorted(bag.dag_ids) == ["repo_digest__sgl-project__sglang", "repo_digest__vllm-project__vllm"]
+
+
+def test_dag_shape(monkeypatch, airflow_db):
+    bag = dagbag(monkeypatch, [{"repo": "sgl-project/sglang", "timezone": "Asia/Shanghai"}])
+    dag = bag.dags["repo_digest__sgl-project__sglang"]
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "fetch_commits", "chunk_diffs", "llm_analyze", "aggregate_stats", "render_markdown", "publish",
+    ]  # fmt: skip
+    assert type(dag.timetable).__name__ == "DigestDayTimetable" and dag.timetable.timezone_name == "Asia/Shanghai"
+    assert dag.catchup is False and 1 <= dag.max_active_runs <= 5
+    assert type(dag.get_task("llm_analyze")).__name__.endswith("MappedOperator")
+    assert dag.get_task("aggregate_stats").trigger_rule == "none_failed"
+    assert dag.get_task("fetch_commits").retries >= 1
+
+
+def test_a_bad_entry_is_isolated_and_reported(monkeypatch, airflow_db):
+    bag = dagbag(
+        monkeypatch,
+        [{"repo": "good/repo"}, {"repo": "bad/repo", "timezone": "Mars/Olympus"}, {"repo": "also/good", "foo": 1}],
+    )
+    assert bag.dag_ids == ["repo_digest__good__repo"]
+    assert list(bag.import_errors) == [str(DAGS / "repo_digest_config_check.py")]
+    message = next(iter(bag.import_errors.values()))
+    assert "repo_digest_repos[1] (repo 'bad/repo'), key 'timezone': 'Mars/Olympus'" in message
+    assert "repo_digest_repos[2] (repo 'also/good'), key 'foo'" in message
+
+
+@pytest.mark.parametrize("raw", ["{broken", '{"repo": "a/b"}'])
+def test_a_variable_that_is_not_a_list_gives_no_dags_and_one_error(monkeypatch, airflow_db, raw):
+    bag = dagbag(monkeypatch, raw)
+    assert bag.dag_ids == []
+    assert len(bag.import_errors) == 1 and "repo_digest_repos: " in next(iter(bag.import_errors.values()))
+
+
+def test_the_variable_set_in_the_metadata_db_is_seen_by_a_plain_process(monkeypatch, airflow_db):
+    """`airflow dags test` parses in a plain process: it must see what the UI set."""
+    from airflow.models import Variable
+
+    monkeypatch.delenv("AIRFLOW_VAR_REPO_DIGEST_REPOS", raising=False)
+    Variable.set("repo_digest_repos", json.dumps([{"repo": "from/db"}]))
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+
+        assert DagBag(dag_folder=str(DAGS)).dag_ids == ["repo_digest__from__db"]
+    finally:
+        Variable.delete("repo_digest_repos")
+
+
+PARSE_PROBE = textwrap.dedent(
+    """
+    import json, socket, sys
+    calls = []
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise OSError("network used at parse time")
+    socket.socket.connect = refuse
+    socket.create_connection = refuse
+    import airflow.sdk
+    from airflow.sdk import Variable
+    reads = []
+    original = Variable.get
+    def counting_get(key, *args, **kwargs):
+        reads.append(key)
+        return original(key, *args, **kwargs)
+    Variable.get = staticmethod(counting_get)
+    from airflow.sdk.bases.hook import BaseHook
+    def no_connections(*args, **kwargs):
+        raise AssertionError("connection looked up at parse time")
+    BaseHook.get_connection = classmethod(no_connections)
+    before = set(sys.modules)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("repo_digest_dagfile", sys.argv[1])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    heavy = sorted(m for m in ("pandas", "github", "langchain", "openai", "pyarrow", "jinja2")
+                   if m in sys.modules and m not in before)
+    print(json.dumps({"dags": sorted(k for k in vars(module) if k.startswith("repo_digest__")),
+                      "reads": reads, "network": len(calls), "heavy": heavy}))
+    """
+)
+
+
+def test_parsing_reads_the_variable_once_with_no_network_connection_or_heavy_import(tmp_path):
+    entries = [{"repo": f"org/repo{i}"} for i in range(20)]
+    env = {**os.environ, "AIRFLOW_VAR_REPO_DIGEST_REPOS": json.dumps(entries)}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugins"), env.get("PYTHONPATH", "")])
+    probe = tmp_path / "probe.py"
+    probe.write_text(PARSE_PROBE)
+    result = subprocess.run(
+        [sys.executable, str(probe), str(DAGS / "repo_digest.py")],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(report["dags"]) == 20
+    assert report["reads"] == ["repo_digest_repos"]
+    assert report["network"] == 0
+    assert report["heavy"] == []

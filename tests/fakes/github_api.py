@@ -1,0 +1,715 @@
+"""A fake GitHub REST v3 API over real git repositories, on a real socket.
+
+Serves just what a commit digest reads, in the JSON shapes PyGithub parses:
+
+    GET /repos/{owner}/{name}                 the repository
+    GET /repos/{owner}/{name}/commits         list (sha, path, since, until, page, per_page)
+    GET /repos/{owner}/{name}/commits/{ref}   one commit with stats and paginated files
+    GET /rate_limit
+
+Behaviour copied from GitHub because clients depend on it: ``since``/``until`` filter on
+the committer date and are both inclusive; lists page with a ``Link`` header (30 per
+page by default, at most ``max_per_page``); a commit's files page separately (300 per
+page, at most 300); a merge is diffed against its first parent; patches carry no
+``diff --git``/``---``/``+++`` headers and are absent for binary files; an unknown ref is
+404 on the list and 422 on the single commit; an empty repository is 409.
+
+Usage::
+
+    with FakeGitHub(token="t") as server:
+        server.add_repo("octo/demo", repo_path, logins={"alice@example.com": "alice"})
+        gh = github.Github(base_url=server.base_url, auth=github.Auth.Token("t"))
+
+or in the foreground: ``python -m tests.fakes.github_api --port 8765 --repo octo/demo=/path``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import functools
+import hmac
+import json
+import math
+import signal
+import threading
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from tests.fakes.git_fixture import GitError, run_git
+
+DOCS_URL = "https://docs.github.com/rest"
+COMMITS_PER_PAGE = 30  # GitHub's default page size for lists
+FILES_PER_PAGE = 300  # GitHub's default and maximum for a commit's files
+RATE_LIMIT = 5000
+
+Json = dict[str, Any]
+ResponseBody = bytes | str | Mapping[str, Any] | list[Any]
+FaultResponse = tuple[int, Mapping[str, str], ResponseBody]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server saw it. The token itself is never kept."""
+
+    method: str
+    path: str  # without the query string, still percent-encoded
+    query: dict[str, str]  # last value wins, like GitHub
+    has_auth: bool  # an Authorization header was sent (right or wrong)
+
+
+FaultHook = Callable[[RecordedRequest], FaultResponse | None]
+
+
+class ApiError(Exception):
+    """Turned into a GitHub-style JSON error response."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------
+# Reading git
+
+
+@dataclass(frozen=True)
+class GitCommit:
+    sha: str
+    parents: tuple[str, ...]
+    tree: str
+    author_name: str
+    author_email: str
+    author_time: datetime  # UTC
+    committer_name: str
+    committer_email: str
+    committer_time: datetime  # UTC
+    message: str  # trailing newlines stripped, as GitHub returns it
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    previous_path: str | None
+    status: str  # GitHub's words: added, modified, removed, renamed, copied, changed
+    blob_sha: str
+    additions: int
+    deletions: int
+    binary: bool
+    patch: str | None
+
+
+_LOG_FORMAT = "%x1f".join(["%H", "%P", "%T", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%B"])
+_STATUS_WORDS = {"A": "added", "M": "modified", "D": "removed", "R": "renamed", "C": "copied", "T": "changed"}
+_NULL_SHA = "0" * 40
+
+
+def _text(raw: bytes) -> str:
+    # Repositories hold whatever bytes people committed; never fail on them.
+    return raw.decode("utf-8", errors="replace")
+
+
+def _utc(epoch: str) -> datetime:
+    return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+
+
+def resolve_ref(repo_path: Path, ref: str) -> str | None:
+    """The commit sha ``ref`` (branch, tag, full or short sha) names, or None."""
+    if not ref or ref.startswith("-"):
+        return None
+    try:
+        out = run_git(repo_path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    except GitError:
+        return None
+    return out.decode().strip() or None
+
+
+def is_empty(repo_path: Path) -> bool:
+    return not run_git(repo_path, "rev-list", "-n", "1", "--all").strip()
+
+
+def default_branch(repo_path: Path) -> str:
+    try:
+        return run_git(repo_path, "symbolic-ref", "--short", "HEAD").decode().strip()
+    except GitError:  # detached HEAD
+        return "main"
+
+
+# Commits are immutable, so everything keyed by sha can be cached for the process's life.
+@functools.lru_cache(maxsize=256)
+def git_log(repo_path: Path, sha: str, path_filter: str | None = None) -> tuple[GitCommit, ...]:
+    """``git log sha [-- path]``, newest first (git's default order, as GitHub lists)."""
+    args = ["log", "-z", f"--format={_LOG_FORMAT}", sha, "--"]
+    out = run_git(repo_path, *args, *([path_filter] if path_filter else []))
+    return tuple(_parse_log_record(record) for record in out.split(b"\0") if record.strip())
+
+
+def _parse_log_record(record: bytes) -> GitCommit:
+    sha, parents, tree, a_name, a_email, a_time, c_name, c_email, c_time, message = (
+        _text(record).split("\x1f", 9)
+    )
+    return GitCommit(
+        sha=sha.strip(), parents=tuple(parents.split()), tree=tree,
+        author_name=a_name, author_email=a_email, author_time=_utc(a_time),
+        committer_name=c_name, committer_email=c_email, committer_time=_utc(c_time),
+        message=message.rstrip("\n"),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def git_commit(repo_path: Path, sha: str) -> GitCommit:
+    out = run_git(repo_path, "log", "-z", "-n", "1", f"--format={_LOG_FORMAT}", sha, "--")
+    return _parse_log_record(out.rstrip(b"\0"))
+
+
+@functools.lru_cache(maxsize=256)
+def git_changes(repo_path: Path, commit: GitCommit) -> tuple[FileChange, ...]:
+    """What ``commit`` changed against its first parent (the empty tree for a root)."""
+    trees = [commit.parents[0], commit.sha] if commit.parents else ["--root", commit.sha]
+    common = ["diff-tree", "-r", "-M", "--no-commit-id", "--no-ext-diff", "--no-textconv"]
+    entries = _parse_raw_numstat(run_git(repo_path, *common, "-z", "--raw", "--numstat", *trees))
+    patches = _split_patches(run_git(repo_path, *common, "-p", "--no-color", "--full-index", *trees))
+    if len(patches) != len(entries):  # same diff queue, so never expected; fail loudly if so
+        raise RuntimeError(f"{len(entries)} changes but {len(patches)} patches in {commit.sha}")
+    return tuple(
+        FileChange(path, old, status, blob, adds, dels, binary, None if binary else patch)
+        for (path, old, status, blob, adds, dels, binary), patch in zip(entries, patches, strict=True)
+    )
+
+
+_RawEntry = tuple[str, str | None, str, str, int, int, bool]
+
+
+def _parse_raw_numstat(out: bytes) -> list[_RawEntry]:
+    """Zip ``--raw -z`` records with the ``--numstat -z`` records git prints after them."""
+    tokens = [_text(t) for t in out.split(b"\0")]
+    raws: list[tuple[str, str | None, str, str]] = []
+    stats: list[tuple[int, int, bool]] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token:
+            i += 1
+        elif token.startswith(":"):  # ":old_mode new_mode old_sha new_sha STATUS" then path(s)
+            _, _, old_blob, new_blob, letter = token[1:].split()
+            status = _STATUS_WORDS.get(letter[0], "modified")
+            two_paths = letter[0] in "RC"
+            old, path = (tokens[i + 1], tokens[i + 2]) if two_paths else (None, tokens[i + 1])
+            raws.append((path, old, status, old_blob if new_blob == _NULL_SHA else new_blob))
+            i += 3 if two_paths else 2
+        else:  # "adds\tdels\tpath", or "adds\tdels\t" then old and new path for a rename
+            adds, dels, path = token.split("\t", 2)
+            binary = adds == "-"
+            stats.append((0 if binary else int(adds), 0 if binary else int(dels), binary))
+            i += 1 if path else 3
+    return [(p, old, st, blob, a, d, b) for (p, old, st, blob), (a, d, b) in zip(raws, stats, strict=True)]
+
+
+def _split_patches(out: bytes) -> list[str | None]:
+    """One entry per file: its hunks from the first ``@@`` on, or None if it has none."""
+    sections: list[list[bytes]] = []
+    for line in out.split(b"\n"):
+        if line.startswith(b"diff --git "):  # hunk lines start with ' ', '+', '-' or '\\'
+            sections.append([])
+        elif sections:
+            sections[-1].append(line)
+    patches: list[str | None] = []
+    for lines in sections:
+        first_hunk = next((k for k, line in enumerate(lines) if line.startswith(b"@@")), None)
+        patches.append(None if first_hunk is None else _text(b"\n".join(lines[first_hunk:]).rstrip(b"\n")))
+    return patches
+
+
+# ---------------------------------------------------------------------------------------
+# The API
+
+
+@dataclass(frozen=True)
+class HostedRepo:
+    full_name: str
+    path: Path
+    logins: Mapping[str, str]  # lower-cased email -> login
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.full_name.split("/", 1)[1]
+
+
+def _stable_id(text: str) -> int:
+    # Same object, same id across runs, as clients may key on ids.
+    return zlib.crc32(text.encode("utf-8")) % 900_000_000 + 1_000
+
+
+def _node_id(kind: str, key: str) -> str:
+    return base64.b64encode(f"{kind}:{key}".encode()).decode()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(name: str, value: str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace(" ", "+"))  # a '+' sent unencoded arrives as ' '
+    except ValueError:
+        raise ApiError(422, f"Invalid value for {name}: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return int(query[name])
+    except (KeyError, ValueError):
+        return default
+
+
+@dataclass
+class _Page:
+    items: list[Any]
+    link: str | None
+
+
+class FakeGitHub:
+    """A threaded HTTP server on 127.0.0.1 that answers like api.github.com.
+
+    ``fault`` (settable at any time) sees every request first; returning
+    ``(status, headers, body)`` sends that instead of the normal answer.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        max_per_page: int = 100,
+        html_base: str = "https://github.com",
+        max_patch_chars: int | None = None,
+    ) -> None:
+        self.token = token
+        self.max_per_page = max_per_page
+        self.html_base = html_base.rstrip("/")
+        # GitHub drops the patch of a huge file diff; None keeps every patch.
+        self.max_patch_chars = max_patch_chars
+        self.fault: FaultHook | None = None
+        self.errors: list[str] = []  # tracebacks of the fake's own bugs (sent as 500)
+        self._repos: dict[str, HostedRepo] = {}
+        self._requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._used = 0
+        self._httpd = _Server((host, port), _Handler, self)
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeGitHub:
+        # A short poll interval makes stop() (and so every test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeGitHub", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> FakeGitHub:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- configuration and inspection ---------------------------------------------------
+
+    def add_repo(self, full_name: str, path: Path | str, logins: Mapping[str, str] | None = None) -> None:
+        """Serve the git repository at ``path`` as ``owner/name``; ``logins`` maps commit
+        emails to GitHub logins (unmapped emails get ``author: null`` like on GitHub)."""
+        owner, sep, name = full_name.partition("/")
+        if not (owner and sep and name) or "/" in name:
+            raise ValueError(f"expected 'owner/name', got {full_name!r}")
+        mapped = {email.lower(): login for email, login in (logins or {}).items()}
+        with self._lock:
+            self._repos[full_name.lower()] = HostedRepo(full_name, Path(path).resolve(), mapped)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    # -- request handling ---------------------------------------------------------------
+
+    def handle(
+        self, method: str, target: str, authorization: str | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Answer one request: (status, headers, body). Called from handler threads."""
+        split = urlsplit(target)
+        record = RecordedRequest(method, split.path, dict(parse_qsl(split.query)), authorization is not None)
+        with self._lock:
+            self._requests.append(record)
+            self._used += 1
+        fault = self.fault
+        response = fault(record) if fault is not None else None
+        if response is not None:
+            status, headers, body = response
+            return status, {**self._headers(), **headers}, _encode(body)
+        try:
+            status, body, extra = self._route(record, authorization)
+        except ApiError as error:
+            status, body, extra = error.status, {"message": error.message, "documentation_url": DOCS_URL}, {}
+        except Exception:  # a bug in the fake: answer 500 and keep the traceback for the test
+            self.errors.append(traceback.format_exc())
+            status, body, extra = 500, {"message": "Fake GitHub error", "documentation_url": DOCS_URL}, {}
+        return status, {**self._headers(), **extra}, _encode(body)
+
+    def _headers(self) -> dict[str, str]:
+        with self._lock:
+            used = self._used
+        return {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-GitHub-Media-Type": "github.v3; format=json",
+            "X-RateLimit-Limit": str(RATE_LIMIT),
+            "X-RateLimit-Remaining": str(max(RATE_LIMIT - used, 0)),
+            "X-RateLimit-Reset": str(int(time.time()) + 3600),
+            "X-RateLimit-Used": str(used),
+            "X-RateLimit-Resource": "core",
+        }
+
+    def _authorized(self, authorization: str | None) -> bool:
+        if self.token is None:
+            return True
+        scheme, _, value = (authorization or "").partition(" ")
+        return scheme.lower() in ("token", "bearer") and hmac.compare_digest(value.strip(), self.token)
+
+    def _route(self, record: RecordedRequest, authorization: str | None) -> tuple[int, Any, dict[str, str]]:
+        if not self._authorized(authorization):
+            raise ApiError(401, "Bad credentials")
+        # Split before unquoting: PyGithub sends a ref like "feature/x" as one "%2F" segment.
+        parts = [unquote(part) for part in record.path.strip("/").split("/")]
+        if record.method != "GET":
+            raise ApiError(404, "Not Found")
+        if parts == ["rate_limit"]:
+            return 200, self._rate_limit_json(), {}
+        if len(parts) < 3 or parts[0] != "repos":
+            raise ApiError(404, "Not Found")
+        repo = self._repo(f"{parts[1]}/{parts[2]}")
+        rest = parts[3:]
+        if not rest:
+            return 200, self._repo_json(repo), {}
+        if rest == ["commits"]:
+            page = self._list_commits(repo, record)
+            return 200, page.items, _link(page.link)
+        if rest[0] == "commits" and len(rest) >= 2:
+            body, link = self._get_commit(repo, "/".join(rest[1:]), record)
+            return 200, body, _link(link)
+        raise ApiError(404, "Not Found")
+
+    def _repo(self, full_name: str) -> HostedRepo:
+        with self._lock:
+            repo = self._repos.get(full_name.lower())
+        if repo is None:
+            raise ApiError(404, "Not Found")
+        return repo
+
+    def _list_commits(self, repo: HostedRepo, record: RecordedRequest) -> _Page:
+        query = record.query
+        if is_empty(repo.path):
+            raise ApiError(409, "Git Repository is empty.")
+        ref = query.get("sha") or default_branch(repo.path)
+        sha = resolve_ref(repo.path, ref)
+        if sha is None:
+            raise ApiError(404, f"No commit found for SHA: {ref}")
+        since = _parse_time("since", query.get("since"))
+        until = _parse_time("until", query.get("until"))
+        commits = [
+            c for c in git_log(repo.path, sha, query.get("path") or None)
+            if (since is None or c.committer_time >= since) and (until is None or c.committer_time <= until)
+        ]
+        page = self._paginate(commits, record, COMMITS_PER_PAGE, self.max_per_page)
+        return _Page([self._commit_json(repo, c) for c in page.items], page.link)
+
+    def _get_commit(self, repo: HostedRepo, ref: str, record: RecordedRequest) -> tuple[Json, str | None]:
+        if is_empty(repo.path):
+            raise ApiError(409, "Git Repository is empty.")
+        sha = resolve_ref(repo.path, ref)
+        if sha is None:
+            raise ApiError(422, f"No commit found for SHA: {ref}")
+        commit = git_commit(repo.path, sha)
+        changes = git_changes(repo.path, commit)
+        additions = sum(change.additions for change in changes)
+        deletions = sum(change.deletions for change in changes)
+        page = self._paginate(list(changes), record, FILES_PER_PAGE, FILES_PER_PAGE)
+        body = self._commit_json(repo, commit)
+        body["stats"] = {"total": additions + deletions, "additions": additions, "deletions": deletions}
+        body["files"] = [self._file_json(repo, commit, change) for change in page.items]
+        return body, page.link
+
+    def _paginate(self, items: list[Any], record: RecordedRequest, default: int, maximum: int) -> _Page:
+        """GitHub-style page/per_page slicing plus the ``Link`` header for it."""
+        per_page = _int_param(record.query, "per_page", default)
+        per_page = default if per_page < 1 else min(per_page, maximum)
+        page = max(_int_param(record.query, "page", 1), 1)
+        last = max(math.ceil(len(items) / per_page), 1)
+        rels: list[tuple[str, int]] = []
+        if page > 1:
+            rels += [("prev", min(page - 1, last)), ("first", 1)]
+        if page < last:
+            rels += [("next", page + 1), ("last", last)]
+        # GitHub orders them prev, next, last, first.
+        order = {"prev": 0, "next": 1, "last": 2, "first": 3}
+        rels.sort(key=lambda rel: order[rel[0]])
+        links = [f'<{self._page_url(record, n)}>; rel="{rel}"' for rel, n in rels]
+        start = (page - 1) * per_page
+        return _Page(items[start : start + per_page], ", ".join(links) or None)
+
+    def _page_url(self, record: RecordedRequest, page: int) -> str:
+        query = {key: value for key, value in record.query.items() if key != "page"}
+        return f"{self.base_url}{record.path}?{urlencode({**query, 'page': page})}"
+
+    # -- JSON shapes --------------------------------------------------------------------
+
+    def _user_json(self, login: str, kind: str = "User") -> Json:
+        api = f"{self.base_url}/users/{login}"
+        return {
+            "login": login,
+            "id": _stable_id(login),
+            "node_id": _node_id(kind, login),
+            "avatar_url": f"https://avatars.githubusercontent.com/u/{_stable_id(login)}?v=4",
+            "gravatar_id": "",
+            "url": api,
+            "html_url": f"{self.html_base}/{login}",
+            "followers_url": f"{api}/followers",
+            "repos_url": f"{api}/repos",
+            "type": kind,
+            "user_view_type": "public",
+            "site_admin": False,
+        }
+
+    def _commit_user(self, repo: HostedRepo, email: str) -> Json | None:
+        login = repo.logins.get(email.lower())
+        return self._user_json(login) if login else None
+
+    def _repo_json(self, repo: HostedRepo) -> Json:
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        return {
+            "id": _stable_id(repo.full_name),
+            "node_id": _node_id("Repository", repo.full_name),
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "owner": self._user_json(repo.owner, "Organization"),
+            "private": False,
+            "visibility": "public",
+            "html_url": f"{self.html_base}/{repo.full_name}",
+            "description": None,
+            "fork": False,
+            "url": api,
+            "commits_url": f"{api}/commits{{/sha}}",
+            "git_commits_url": f"{api}/git/commits{{/sha}}",
+            "default_branch": default_branch(repo.path),
+            "archived": False,
+            "disabled": False,
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+            "pushed_at": "2026-01-01T00:00:00Z",
+            "size": 0,
+            "permissions": {"admin": False, "maintain": False, "push": False, "triage": False, "pull": True},
+        }
+
+    def _commit_json(self, repo: HostedRepo, c: GitCommit) -> Json:
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        html = f"{self.html_base}/{repo.full_name}"
+        return {
+            "sha": c.sha,
+            "node_id": _node_id("Commit", c.sha),
+            "commit": {
+                "author": {"name": c.author_name, "email": c.author_email, "date": _iso(c.author_time)},
+                "committer": {
+                    "name": c.committer_name, "email": c.committer_email, "date": _iso(c.committer_time),
+                },
+                "message": c.message,
+                "tree": {"sha": c.tree, "url": f"{api}/git/trees/{c.tree}"},
+                "url": f"{api}/git/commits/{c.sha}",
+                "comment_count": 0,
+                "verification": {
+                    "verified": False, "reason": "unsigned",
+                    "signature": None, "payload": None, "verified_at": None,
+                },
+            },
+            "url": f"{api}/commits/{c.sha}",
+            "html_url": f"{html}/commit/{c.sha}",
+            "comments_url": f"{api}/commits/{c.sha}/comments",
+            "author": self._commit_user(repo, c.author_email),
+            "committer": self._commit_user(repo, c.committer_email),
+            "parents": [
+                {"sha": p, "url": f"{api}/commits/{p}", "html_url": f"{html}/commit/{p}"} for p in c.parents
+            ],
+        }
+
+    def _file_json(self, repo: HostedRepo, c: GitCommit, change: FileChange) -> Json:
+        html = f"{self.html_base}/{repo.full_name}"
+        path = quote(change.path)
+        body: Json = {
+            "sha": change.blob_sha,
+            "filename": change.path,
+            "status": change.status,
+            "additions": change.additions,
+            "deletions": change.deletions,
+            "changes": change.additions + change.deletions,
+            "blob_url": f"{html}/blob/{c.sha}/{path}",
+            "raw_url": f"{html}/raw/{c.sha}/{path}",
+            "contents_url": f"{self.base_url}/repos/{repo.full_name}/contents/{path}?ref={c.sha}",
+        }
+        too_big = self.max_patch_chars is not None and len(change.patch or "") > self.max_patch_chars
+        if change.patch is not None and not too_big:
+            body["patch"] = change.patch
+        if change.previous_path is not None:
+            body["previous_filename"] = change.previous_path
+        return body
+
+    def _rate_limit_json(self) -> Json:
+        headers = self._headers()
+        core = {
+            "limit": RATE_LIMIT,
+            "remaining": int(headers["X-RateLimit-Remaining"]),
+            "reset": int(headers["X-RateLimit-Reset"]),
+            "used": int(headers["X-RateLimit-Used"]),
+            "resource": "core",
+        }
+        reset = core["reset"]
+        search = {"limit": 30, "remaining": 30, "reset": reset, "used": 0, "resource": "search"}
+        graphql = {**core, "remaining": RATE_LIMIT, "used": 0, "resource": "graphql"}
+        return {"resources": {"core": core, "search": search, "graphql": graphql}, "rate": core}
+
+
+def _link(value: str | None) -> dict[str, str]:
+    return {"Link": value} if value else {}
+
+
+def _encode(body: ResponseBody) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP plumbing
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # idle keep-alive connections must not block shutdown
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], fake: FakeGitHub
+    ) -> None:
+        super().__init__(address, handler)
+        self.fake = fake
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients dropping connections is normal in tests; keep stderr quiet
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like PyGithub's requests session expects
+    timeout = 30  # close idle keep-alive connections eventually
+    # Headers and body go out as separate writes; with Nagle on, a keep-alive client waits
+    # ~40 ms for the delayed ACK on every request.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)  # drain it so the connection stays usable
+        authorization = self.headers.get("Authorization")
+        status, headers, body = self.server.fake.handle(self.command, self.path, authorization)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        pass
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+
+
+def _parse_repo_arg(value: str) -> tuple[str, Path]:
+    name, sep, path = value.partition("=")
+    if not sep or name.count("/") != 1:
+        raise argparse.ArgumentTypeError(f"expected owner/name=/path/to/repo, got {value!r}")
+    return name, Path(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fakes.github_api", description="Serve git repositories as a fake GitHub API."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--repo", type=_parse_repo_arg, action="append", required=True,
+                        metavar="OWNER/NAME=PATH", help="a git repository to serve (repeatable)")
+    parser.add_argument("--login", action="append", default=[], metavar="EMAIL=LOGIN",
+                        help="map a commit email to a GitHub login, for every repo (repeatable)")
+    parser.add_argument("--token", help="require this token (Authorization: token/Bearer)")
+    parser.add_argument("--html-base", default="https://github.com")
+    parser.add_argument("--max-per-page", type=int, default=100)
+    args = parser.parse_args(argv)
+
+    logins = dict(item.split("=", 1) for item in args.login)
+    server = FakeGitHub(host=args.host, port=args.port, token=args.token, html_base=args.html_base,
+                        max_per_page=args.max_per_page)
+    for name, path in args.repo:
+        server.add_repo(name, path, logins)
+    stopped = threading.Event()
+    # SIGTERM (how test harnesses stop us) should exit as cleanly as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+    with server:
+        # Launchers read this line to learn the URL (useful with --port 0).
+        print(f"FakeGitHub serving {', '.join(n for n, _ in args.repo)} at {server.base_url}", flush=True)
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
