@@ -13,9 +13,9 @@ from typing import Any
 
 from pendulum import DateTime, instance
 
-from airflow.timetables.base import DataInterval
+from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction
 from airflow.timetables.interval import CronDataIntervalTimetable
-from repo_digest.window import manual_run_day, window_for_day
+from repo_digest.window import is_utc_midnight, manual_run_day, window_for_day
 
 
 class DigestDayTimetable(CronDataIntervalTimetable):
@@ -33,6 +33,27 @@ class DigestDayTimetable(CronDataIntervalTimetable):
     def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
         window = window_for_day(manual_run_day(run_after, self.timezone_name), self.timezone_name)
         return DataInterval(start=instance(window.start), end=instance(window.end))
+
+    def next_dagrun_info(
+        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
+    ) -> DagRunInfo | None:
+        """Scheduled and backfill runs; bare dates in the restriction mean local days.
+
+        ``airflow backfill create --from-date 2026-02-18 --to-date 2026-02-20`` passes UTC
+        midnights: in Asia/Shanghai that would start at the 19th, in America/Los_Angeles end
+        at the 19th. Read as the local days they name, the backfill covers the 18th to the 20th.
+        """
+        local = TimeRestriction(
+            earliest=self._local_midnight(restriction.earliest),
+            latest=self._local_midnight(restriction.latest),
+            catchup=restriction.catchup,
+        )
+        return super().next_dagrun_info(last_automated_data_interval=last_automated_data_interval, restriction=local)
+
+    def _local_midnight(self, moment: DateTime | None) -> DateTime | None:
+        if moment is None or not is_utc_midnight(moment):
+            return moment
+        return instance(window_for_day(moment.date(), self.timezone_name).start)
 
     def serialize(self) -> dict[str, Any]:
         return {"timezone": self.timezone_name}

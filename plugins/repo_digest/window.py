@@ -30,7 +30,8 @@ def window_for_day(day: dt.date, timezone: str) -> DayWindow:
     return DayWindow(day=day, timezone=timezone, start=start.astimezone(dt.UTC), end=end.astimezone(dt.UTC))
 
 
-def _is_utc_midnight(moment: dt.datetime) -> bool:
+def is_utc_midnight(moment: dt.datetime) -> bool:
+    """How Airflow's CLI and REST API write a bare date."""
     utc = moment.astimezone(dt.UTC)
     return (utc.hour, utc.minute, utc.second, utc.microsecond) == (0, 0, 0, 0)
 
@@ -44,7 +45,7 @@ def manual_run_day(logical_date: dt.datetime, timezone: str) -> dt.date:
     any other moment (a time picked in the UI in the DAG's own timezone) as the local
     date containing it.
     """
-    if _is_utc_midnight(logical_date):
+    if is_utc_midnight(logical_date):
         return logical_date.astimezone(dt.UTC).date()
     return logical_date.astimezone(ZoneInfo(timezone)).date()
 

@@ -61,11 +61,16 @@ def test_scheduled_runs_cover_whole_local_days_and_start_after_the_day_ends():
     from airflow.timetables.base import DataInterval, TimeRestriction
 
     timetable = DigestDayTimetable("Asia/Shanghai")
-    # A start date of 2026-01-01 00:00 UTC is 08:00 in Shanghai: the first whole day is the 2nd.
-    restriction = TimeRestriction(earliest=pendulum.datetime(2026, 1, 1, tz="UTC"), latest=None, catchup=True)
+    # The DAG's start date is a bare date (UTC midnight): it means that local day.
+    restriction = TimeRestriction(earliest=pendulum.datetime(2026, 1, 2, tz="UTC"), latest=None, catchup=True)
     first = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
     assert first is not None
     day_one = window_for_day(dt.date(2026, 1, 2), "Asia/Shanghai")
+    # Any other moment is taken as it is: 08:00 on the 2nd in Shanghai starts with the 3rd.
+    later = TimeRestriction(earliest=pendulum.datetime(2026, 1, 2, 0, 0, 1, tz="UTC"), latest=None, catchup=True)
+    assert timetable.next_dagrun_info(last_automated_data_interval=None, restriction=later).data_interval.start == (
+        window_for_day(dt.date(2026, 1, 3), "Asia/Shanghai").start
+    )
     assert (first.data_interval.start, first.data_interval.end) == (day_one.start, day_one.end)
     assert first.run_after == day_one.end
     following = timetable.next_dagrun_info(
@@ -84,3 +89,22 @@ def test_timetable_round_trips_through_serialization():
     restored = decode_timetable(encode_timetable(timetable))
     assert isinstance(restored, DigestDayTimetable) and restored.timezone_name == "Europe/Berlin"
     assert restored.summary == "daily, 00:00-24:00 Europe/Berlin"
+
+
+@pytest.mark.parametrize("timezone", ["UTC", "Asia/Shanghai", "America/Los_Angeles"])
+def test_a_backfill_of_bare_dates_covers_exactly_those_local_days(timezone):
+    """`airflow backfill create --from-date 2026-02-18 --to-date 2026-02-20` passes UTC midnights."""
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = DigestDayTimetable(timezone)
+    restriction = TimeRestriction(
+        earliest=pendulum.datetime(2026, 2, 18, tz="UTC"), latest=pendulum.datetime(2026, 2, 20, tz="UTC"), catchup=True
+    )
+    days, info = [], None
+    while (info := timetable.next_dagrun_info(
+        last_automated_data_interval=info.data_interval if info else None, restriction=restriction
+    )) is not None:  # fmt: skip
+        window = window_for_day(info.data_interval.start.in_timezone(timezone).date(), timezone)
+        assert (info.data_interval.start, info.data_interval.end) == (window.start, window.end)
+        days.append(window.day)
+    assert days == [dt.date(2026, 2, 18), dt.date(2026, 2, 19), dt.date(2026, 2, 20)]
