@@ -11,6 +11,7 @@ log="$AIRFLOW_HOME/quickstart.log"
 : > "$log"
 echo "Setting up Airflow in $AIRFLOW_HOME (log: $log)"
 airflow db migrate >>"$log" 2>&1
+python -m repo_digest.admin setup | tee -a "$log"
 demo_repo="$AIRFLOW_HOME/demo-repo"
 python -m tests.fakes.git_fixture "$demo_repo" >>"$log" 2>&1
 python -m repo_digest.admin add-repo "{\"repo\": \"demo/sample\", \"source\": \"git\", \"url\": \"$demo_repo\", \"timezone\": \"Asia/Shanghai\"}" | tee -a "$log"

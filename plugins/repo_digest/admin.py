@@ -3,16 +3,19 @@
     python -m repo_digest.admin add-repo '{"repo": "owner/name", "timezone": "Asia/Shanghai"}'
     python -m repo_digest.admin remove-repo owner/name
     python -m repo_digest.admin check
+    python -m repo_digest.admin setup [--llm-pool-slots N]
 
 ``add-repo`` validates the entry first and replaces an existing entry of the same repo,
-so running it twice changes nothing. It writes the metadata DB of the current
-AIRFLOW_HOME, like ``airflow variables set``.
+so running it twice changes nothing. ``setup`` creates or resizes the Airflow pool that
+bounds concurrent LLM calls (``llm_api``). All of them write the metadata DB of the
+current AIRFLOW_HOME, like ``airflow variables set``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -65,15 +68,37 @@ def check() -> tuple[str, int]:
     return "\n".join(lines) or f"{VARIABLE_KEY} is empty: no repos tracked", 1 if parsed.errors else 0
 
 
+LLM_POOL = "llm_api"
+DEFAULT_LLM_POOL_SLOTS = 16
+
+
+def setup(llm_pool_slots: int) -> str:
+    from airflow.models.pool import Pool
+
+    Pool.create_or_update_pool(
+        LLM_POOL,
+        slots=llm_pool_slots,
+        description="repo_digest: concurrent LLM calls (one llm_analyze task instance each)",
+        include_deferred=False,
+    )
+    return f"pool {LLM_POOL}: {llm_pool_slots} slots"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m repo_digest.admin", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("add-repo", help="add or replace one entry (JSON object)").add_argument("entry")
     commands.add_parser("remove-repo", help="stop tracking owner/name").add_argument("repo")
     commands.add_parser("check", help="list the DAGs the Variable makes and its problems")
+    setup_parser = commands.add_parser("setup", help="create or resize the llm_api pool (idempotent)")
+    setup_parser.add_argument(
+        "--llm-pool-slots", type=int, default=int(os.environ.get("REPO_DIGEST_LLM_POOL_SLOTS", DEFAULT_LLM_POOL_SLOTS))
+    )
     args = parser.parse_args(argv)
     if args.command == "add-repo":
         print(add_repo(args.entry))
+    elif args.command == "setup":
+        print(setup(args.llm_pool_slots))
     elif args.command == "remove-repo":
         print(remove_repo(args.repo))
     else:
