@@ -14,9 +14,11 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 VARIABLE_KEY = "repo_digest_repos"
+# Tokens one commit's analysis request may carry (prompt and patches), unless an entry says otherwise.
+DEFAULT_BUDGET_TOKENS = 12_000
 DAG_ID_PREFIX = "repo_digest__"
 
 _OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38})$")
@@ -41,6 +43,13 @@ class RepoEntry(BaseModel):
     start_date: dt.date | None = None
     enabled: StrictBool = True
     github_conn_id: str = "github_default"
+    llm_conn_id: str = "openai_default"
+    # Overrides the connection's extra "model".
+    model: str | None = None
+    # Tokens of commit content (prompt included) one analysis request may carry.
+    budget_tokens: int = Field(default=DEFAULT_BUDGET_TOKENS, ge=2_000, le=1_000_000)
+    # Extra noise paths (fnmatch globs, see diffs.NoiseRule), never sent to the model.
+    noise_paths: list[str] = Field(default_factory=list)
 
     @field_validator("repo", mode="before")
     @classmethod
@@ -102,7 +111,23 @@ class RepoEntry(BaseModel):
         except ValueError:
             raise ValueError("is not a calendar date (YYYY-MM-DD)") from None
 
-    @field_validator("github_conn_id", mode="before")
+    @field_validator("model", mode="before")
+    @classmethod
+    def _check_model(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise ValueError("must be a model name such as 'gpt-4o-mini'")
+        return value.strip()
+
+    @field_validator("noise_paths", mode="before")
+    @classmethod
+    def _check_noise_paths(cls, value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+            raise ValueError("must be a list of path globs such as ['testdata/*', '*.golden']")
+        return [item.strip() for item in value]
+
+    @field_validator("github_conn_id", "llm_conn_id", mode="before")
     @classmethod
     def _check_conn_id(cls, value: Any) -> str:
         if not isinstance(value, str) or not _CONN_ID_RE.match(value):

@@ -15,13 +15,21 @@ from repo_digest.timetable import DigestDayTimetable
 from repo_digest.window import day_of_interval_start, last_complete_day
 
 if TYPE_CHECKING:
-    from airflow.sdk import DAG
+    from airflow.sdk import DAG, Asset
 
 # With catchup off, the start date only bounds how far back a backfill can reach.
 DEFAULT_START_DATE = dt.date(2008, 1, 1)
 MAX_ACTIVE_RUNS = int(os.environ.get("REPO_DIGEST_MAX_ACTIVE_RUNS", "3"))
-# Rule-based analysis; the LLM analyzer replaces this note when it is configured.
-RULES_ONLY_NOTE = "rules_only"
+LLM_POOL = "llm_api"
+COMBINED_DAG_ID = "repo_digest__all"
+
+
+def digest_asset(entry: RepoEntry) -> Asset:
+    """Updated by a repo DAG's publish task, with the day in the event's extra."""
+    from airflow.sdk import Asset
+
+    return Asset(name=f"repo_digest/{entry.repo}", uri=f"repo-digest://{entry.owner}/{entry.name}",
+                 group="repo_digest")  # fmt: skip
 
 
 def run_day(entry: RepoEntry, context: Any) -> dt.date:
@@ -47,7 +55,7 @@ def _doc(entry: RepoEntry) -> str:
 
 
 def build_repo_dag(entry: RepoEntry) -> DAG:
-    from airflow.sdk import DAG, get_current_context, task
+    from airflow.sdk import DAG, Param, get_current_context, task
 
     from repo_digest import pipeline
     from repo_digest.store import DigestStore
@@ -62,6 +70,11 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
         catchup=False,
         max_active_runs=MAX_ACTIVE_RUNS,
         tags=["repo_digest", entry.owner],
+        params={
+            "force_reanalysis": Param(
+                False, type="boolean", description="Ask the LLM again even for commits analysed before"
+            ),
+        },
         default_args={"owner": "repo_digest", "retries": 1, "retry_delay": dt.timedelta(minutes=1)},
     ) as dag:
 
@@ -80,10 +93,29 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
                 entry, run_day(entry, context), frame, DigestStore(), max_map_length=max_map_length
             )
 
-        @task(map_index_template="{{ commit_label }}", retries=2)
+        # The pool bounds concurrent LLM calls across all repos; each instance makes its
+        # calls one after another.
+        @task(map_index_template="{{ commit_label }}", retries=2, pool=LLM_POOL)
         def llm_analyze(batch: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from repo_digest.analysis.llm import FatalLLMError
+            from repo_digest.analysis.llm_settings import resolve_llm
+
             get_current_context()["commit_label"] = pipeline.batch_label(batch)  # type: ignore[typeddict-unknown-key]
-            return pipeline.analyze_batch(entry, run_day(entry, context), batch, DigestStore())
+            force = bool(context["params"].get("force_reanalysis"))
+            try:
+                return pipeline.analyze_batch(
+                    entry, run_day(entry, context), batch, DigestStore(), resolve_llm(entry), force=force
+                )
+            except FatalLLMError as exc:
+                # No retry can fix credentials; fail now, publish nothing. Once the
+                # connection is fixed, clearing the failed tasks completes the day and
+                # reuses every analysis already cached.
+                raise AirflowFailException(
+                    f"{exc}. Fix the Airflow connection {entry.llm_conn_id!r}, then clear the failed "
+                    "llm_analyze tasks of this run."
+                ) from None
 
         # none_failed: a day without commits maps over nothing, which skips llm_analyze;
         # the digest of an empty day must still be written.
@@ -93,7 +125,9 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
             # Indexing, not iterating: iteration finds the end by a failed lookup that
             # Airflow logs as an error.
             batches = [analyses[i] for i in range(len(analyses))] if analyses else []
-            digest = pipeline.aggregate(entry, run_day(entry, context), frame, batches, branch, RULES_ONLY_NOTE)
+            from repo_digest.analysis.llm_settings import resolve_llm
+
+            digest = pipeline.aggregate(entry, run_day(entry, context), frame, batches, branch, resolve_llm(entry))
             return digest.model_dump(mode="json")
 
         @task
@@ -103,11 +137,16 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
 
             return render(Digest.model_validate(digest))
 
-        @task(retries=2)
-        def publish(digest: dict[str, Any], markdown: str) -> dict[str, str]:
+        asset = digest_asset(entry)
+
+        @task(retries=2, outlets=[asset])
+        def publish(digest: dict[str, Any], markdown: str, **context: Any) -> dict[str, str]:
             from repo_digest.digest import Digest
 
-            paths = pipeline.publish_to_store(Digest.model_validate(digest), markdown, DigestStore())
+            model = Digest.model_validate(digest)
+            paths = pipeline.publish_to_store(model, markdown, DigestStore())
+            # The combined report of this day is rewritten from this event.
+            context["outlet_events"][asset].extra = {"repo": entry.repo, "day": model.day.isoformat()}
             print(f"Digest written: {paths['markdown']}")
             return paths
 
@@ -119,6 +158,73 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
     return dag
 
 
+def combined_language(entries: list[RepoEntry]) -> str:
+    configured = os.environ.get("REPO_DIGEST_COMBINED_LANGUAGE")
+    if configured in ("zh", "en"):
+        return configured
+    languages = [entry.language for entry in entries]
+    return max(("zh", "en"), key=lambda language: (languages.count(language), language == languages[0]))
+
+
+def combined_days(context: Any) -> list[dt.date]:
+    """The days a combined-report run rewrites: those of the digests that triggered it.
+
+    A manual run takes its ``day`` param, else the date of its logical date.
+    """
+    days = set()
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for event in events:
+            day = (event.extra or {}).get("day")
+            if day:
+                days.add(dt.date.fromisoformat(day))
+    if days:
+        return sorted(days)
+    if context["params"].get("day"):
+        return [dt.date.fromisoformat(context["params"]["day"])]
+    logical = context.get("logical_date")
+    return [logical.date() if logical else last_complete_day(context["dag_run"].run_after, "UTC")]
+
+
+def build_combined_dag(entries: list[RepoEntry]) -> DAG:
+    from airflow.sdk import DAG, AssetAny, Param, task
+
+    from repo_digest.store import DigestStore
+
+    language = combined_language(entries)
+    with DAG(
+        dag_id=COMBINED_DAG_ID,
+        description="The combined daily report of every tracked repository",
+        doc_md="Rewrites `{store}/_all/YYYY/YYYY-MM-DD.md` whenever a repo DAG publishes its digest of that day; "
+        "repos whose digest is not there yet are listed as pending. Trigger it with a `day` to rebuild one.",
+        schedule=AssetAny(*(digest_asset(entry) for entry in entries)),
+        start_date=dt.datetime.combine(DEFAULT_START_DATE, dt.time(), tzinfo=dt.UTC),
+        catchup=False,
+        max_active_runs=1,  # one writer of the combined files at a time
+        tags=["repo_digest"],
+        params={"day": Param(None, type=["null", "string"], format="date", description="Day to rebuild (YYYY-MM-DD)")},
+        default_args={"owner": "repo_digest", "retries": 1, "retry_delay": dt.timedelta(minutes=1)},
+    ) as dag:
+
+        @task
+        def write_combined(**context: Any) -> list[dict[str, str]]:
+            from repo_digest.combined import build_combined, publish_combined
+
+            store = DigestStore()
+            written = []
+            for day in combined_days(context):
+                report = build_combined(day, entries, store, language)  # type: ignore[arg-type]
+                written.append(publish_combined(report, store))
+                print(f"Combined report for {day}: {written[-1]['markdown']} (pending: {report.pending or 'none'})")
+            return written
+
+        write_combined()
+    return dag
+
+
 def build_repo_dags(entries: list[RepoEntry]) -> dict[str, DAG]:
-    """DAGs by dag_id for the enabled entries."""
-    return {entry.dag_id: build_repo_dag(entry) for entry in entries if entry.enabled}
+    """DAGs by dag_id: one per enabled entry, and the combined report's when there is any."""
+    enabled = [entry for entry in entries if entry.enabled]
+    dags = {entry.dag_id: build_repo_dag(entry) for entry in enabled}
+    if enabled:
+        dags[COMBINED_DAG_ID] = build_combined_dag(enabled)
+    return dags

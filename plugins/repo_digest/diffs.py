@@ -17,13 +17,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from repo_digest.analysis.record import Coverage, SkippedFile
+from repo_digest.config import DEFAULT_BUDGET_TOKENS
 from repo_digest.commits import CommitDetail, CommitRecord, FileStatus
 from repo_digest.tokens import clip_to_tokens, count_tokens
 
 Category = Literal["source", "test", "build", "ci", "config", "docs", "noise"]
 CATEGORY_RANK: dict[str, int] = {"source": 0, "test": 1, "build": 2, "ci": 3, "config": 4, "docs": 5, "noise": 9}
 
-DEFAULT_BUDGET_TOKENS = 12_000
 # Below this many tokens a clipped patch says too little to be worth sending.
 MIN_CLIP_TOKENS = 200
 
@@ -142,7 +142,7 @@ class AnalysisInput(BaseModel):
     coverage: Coverage = Field(default_factory=lambda: Coverage(files_total=0, files_analysed=0))
 
 
-def _rank_key(excerpt: FileExcerpt) -> tuple[int, int, str]:
+def rank_key(excerpt: FileExcerpt) -> tuple[int, int, str]:
     return (CATEGORY_RANK[excerpt.category], -(excerpt.additions + excerpt.deletions), excerpt.path)
 
 
@@ -174,7 +174,7 @@ def prepare_input(
     by_path = {change.path: change for change in detail.files}
     remaining = budget_tokens
     analysed = clipped = 0
-    for excerpt in sorted((e for e in excerpts if e.noise is None), key=_rank_key):
+    for excerpt in sorted((e for e in excerpts if e.noise is None), key=rank_key):
         patch = by_path[excerpt.path].patch
         if not patch:
             # A rename or mode change without content: the file list says all there is.

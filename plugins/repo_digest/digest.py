@@ -58,6 +58,12 @@ class DigestStats(BaseModel):
     fallbacks: int
     # Commits where the deciding analyzer and the rule-based score disagree on importance.
     importance_disagreements: int
+    # What the LLM analyses of these commits cost (kept with each analysis, so a rerun
+    # served from the cache shows the same figures).
+    llm_requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
 
 
 class Digest(BaseModel):
@@ -70,8 +76,10 @@ class Digest(BaseModel):
     language: Literal["zh", "en"]
     source: str
     branch: str | None = None
-    # Why the analysis is what it is, e.g. "rules: no LLM connection configured".
+    # How the commits were analysed, a code the template words: "llm", "no_connection", "no_model".
     analysis_note: str | None = None
+    llm_model: str | None = None
+    llm_conn_id: str | None = None
     commits: list[DigestCommit] = Field(default_factory=list)
     stats: DigestStats
 
@@ -108,8 +116,15 @@ def to_digest_commit(record: CommitRecord, analysis: CommitAnalysis, tz: ZoneInf
     )
 
 
-def compute_stats(commits: Sequence[DigestCommit]) -> DigestStats:
+def compute_stats(commits: Sequence[DigestCommit], prices: tuple[float, float] | None = None) -> DigestStats:
+    """Counts and sums over the commits; ``prices`` are per million input and output tokens."""
     importance = Counter(commit.analysis.importance for commit in commits)
+    usages = [commit.analysis.usage for commit in commits if commit.analysis.usage is not None]
+    prompt_tokens = sum(usage.prompt_tokens for usage in usages)
+    completion_tokens = sum(usage.completion_tokens for usage in usages)
+    cost = None
+    if prices is not None and usages:
+        cost = round((prompt_tokens * prices[0] + completion_tokens * prices[1]) / 1_000_000, 6)
     change_types = Counter(commit.analysis.change_types[0].value for commit in commits)
     return DigestStats(
         total=len(commits),
@@ -125,6 +140,10 @@ def compute_stats(commits: Sequence[DigestCommit]) -> DigestStats:
         importance_disagreements=sum(
             commit.analysis.importance != commit.analysis.rule_importance for commit in commits
         ),
+        llm_requests=sum(usage.requests for usage in usages),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost=cost,
     )
 
 
@@ -139,6 +158,9 @@ def build_digest(
     commits: Sequence[CommitRecord],
     analyses: Sequence[CommitAnalysis],
     analysis_note: str | None = None,
+    llm_model: str | None = None,
+    llm_conn_id: str | None = None,
+    prices: tuple[float, float] | None = None,
 ) -> Digest:
     """Join the commit table with its analyses; every commit must have exactly one."""
     by_sha: dict[str, CommitAnalysis] = {}
@@ -162,6 +184,8 @@ def build_digest(
         source=source,
         branch=branch,
         analysis_note=analysis_note,
+        llm_model=llm_model,
+        llm_conn_id=llm_conn_id,
         commits=digest_commits,
-        stats=compute_stats(digest_commits),
+        stats=compute_stats(digest_commits, prices),
     )

@@ -12,10 +12,11 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from repo_digest.analysis.llm_settings import LLMChoice
 from repo_digest.analysis.record import CommitAnalysis
 from repo_digest.commits import CommitDetail, CommitRecord, commits_to_frame, frame_to_commits
 from repo_digest.config import RepoEntry
-from repo_digest.diffs import DEFAULT_BUDGET_TOKENS, AnalysisInput, prepare_input
+from repo_digest.diffs import AnalysisInput, NoiseRule, prepare_input
 from repo_digest.digest import Digest, build_digest
 from repo_digest.store import DigestStore
 from repo_digest.window import window_for_day
@@ -23,9 +24,14 @@ from repo_digest.window import window_for_day
 if TYPE_CHECKING:
     import pandas as pd
 
+    from repo_digest.analysis.llm import ChatFactory
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_MAP_LENGTH = 1024
+# What of a commit's budget the prompt around the patches takes (instructions, answer
+# schema, metadata, file list); the LLM analyzer trims further if a prompt needs more.
+PROMPT_RESERVE_TOKENS = 3_000
 
 
 # --- fetch_commits -------------------------------------------------------------------
@@ -103,14 +109,15 @@ def chunk_day(
     day: dt.date,
     frame: pd.DataFrame,
     store: DigestStore,
-    budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     max_map_length: int = DEFAULT_MAX_MAP_LENGTH,
 ) -> list[dict[str, Any]]:
     """Write each commit's analysis input to the store; return the batches to map over."""
     records = frame_to_commits(frame)
+    noise = [NoiseRule("user", pattern) for pattern in entry.noise_paths]
+    patch_budget = max(entry.budget_tokens - PROMPT_RESERVE_TOKENS, entry.budget_tokens // 4)
     for record in records:
         detail, _ = cached_detail(store, entry.repo, record.sha, _missing_detail(entry.repo))
-        analysis_input = prepare_input(record, detail, budget_tokens)
+        analysis_input = prepare_input(record, detail, patch_budget, noise)
         store.write_text(store.work_path(entry.repo, day, f"{record.sha}.json"), analysis_input.model_dump_json())
     return [{"shas": batch} for batch in batch_shas([record.sha for record in records], max_map_length)]
 
@@ -132,15 +139,53 @@ def load_input(store: DigestStore, entry: RepoEntry, day: dt.date, sha: str) -> 
     return AnalysisInput.model_validate_json(store.read_text(store.work_path(entry.repo, day, f"{sha}.json")))
 
 
-def analyze_batch(entry: RepoEntry, day: dt.date, batch: dict[str, Any], store: DigestStore) -> list[dict[str, Any]]:
-    """Analyse each commit of a batch; the records go back over XCom (small, JSON)."""
+def analyze_batch(
+    entry: RepoEntry,
+    day: dt.date,
+    batch: dict[str, Any],
+    store: DigestStore,
+    choice: LLMChoice,
+    *,
+    force: bool = False,
+    chat_factory: ChatFactory | None = None,
+) -> list[dict[str, Any]]:
+    """Analyse each commit of a batch; the records go back over XCom (small, JSON).
+
+    With an LLM: a cached analysis for (repo, sha, model, prompt, language) is reused
+    unless ``force``; otherwise the LLM is asked and a usable answer cached. The
+    rule-based analysis always runs: it is the LLM's signal and its stand-in.
+    Raises FatalLLMError when the endpoint refuses the credentials or the model.
+    """
     from repo_digest.analysis.rules import analyze_by_rules
 
+    settings = choice.settings
+    if settings is not None:
+        from repo_digest.analysis import llm
+        from repo_digest.analysis.cache import AnalysisCache
+        from repo_digest.analysis.prompts import load_prompt
+
+        prompt = load_prompt(llm.PROMPT_NAME, entry.language)
+        cache = AnalysisCache(store, entry.repo, settings.model, prompt.content_hash, entry.language)
     results = []
     for sha in batch["shas"]:
-        analysis = analyze_by_rules(load_input(store, entry, day, sha), entry.language)
-        log.info("%s %s: %s, %s (%s)", entry.repo, sha[:7], analysis.importance, analysis.change_types[0],
-                 analysis.analyzer)  # fmt: skip
+        analysis_input = load_input(store, entry, day, sha)
+        analysis = analyze_by_rules(analysis_input, entry.language)
+        source = "rules"
+        if settings is not None:
+            cached = None if force else cache.get(sha)
+            if cached is not None:
+                analysis, source = cached, "cache"
+            else:
+                analysis = llm.analyze_with_llm(
+                    analysis_input, repo=entry.repo, language=entry.language, rules=analysis, settings=settings,
+                    prompt=prompt, budget_tokens=entry.budget_tokens,
+                    **({"chat_factory": chat_factory} if chat_factory else {}),
+                )  # fmt: skip
+                source = "llm" if analysis.fallback_reason is None else "fallback"
+                if source == "llm":
+                    cache.put(analysis)
+        log.info("%s %s: %s, %s (%s%s)", entry.repo, sha[:7], analysis.importance, analysis.change_types[0], source,
+                 f": {analysis.fallback_reason}" if analysis.fallback_reason else "")  # fmt: skip
         results.append(analysis.model_dump(mode="json"))
     return results
 
@@ -152,9 +197,13 @@ def aggregate(
     frame: pd.DataFrame,
     batches: Sequence[Sequence[dict[str, Any]]],
     branch: str | None,
-    analysis_note: str | None,
+    choice: LLMChoice,
 ) -> Digest:
     analyses = [CommitAnalysis.model_validate(item) for batch in batches for item in batch]
+    settings = choice.settings
+    prices = None
+    if settings is not None and settings.price_per_1m_input_tokens is not None:
+        prices = (settings.price_per_1m_input_tokens, settings.price_per_1m_output_tokens or 0.0)
     return build_digest(
         repo=entry.repo,
         day=day,
@@ -164,7 +213,10 @@ def aggregate(
         branch=branch,
         commits=frame_to_commits(frame),
         analyses=analyses,
-        analysis_note=analysis_note,
+        analysis_note="llm" if settings is not None else choice.reason,
+        llm_model=settings.model if settings is not None else None,
+        llm_conn_id=entry.llm_conn_id,
+        prices=prices,
     )
 
 

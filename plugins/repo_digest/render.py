@@ -17,12 +17,15 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from repo_digest.analysis.record import IMPORTANCE_ORDER, CommitAnalysis, Coverage, Importance, tier_fields
 from repo_digest.digest import Digest, DigestCommit
+
+if TYPE_CHECKING:
+    from repo_digest.combined import CombinedReport
 from repo_digest.markdown import (
     commit_anchor,
     group_anchor,
@@ -39,6 +42,7 @@ from repo_digest.markdown import (
 
 LANGUAGES = ("zh", "en")
 INCLUDE_DIR_ENV = "REPO_DIGEST_INCLUDE_DIR"
+COMBINED_TEMPLATE = "combined.md.j2"
 DIGEST_TEMPLATE = "digest.md.j2"
 
 # Display columns (wide characters count 2). Titles are capped so a 10,000-character
@@ -284,6 +288,10 @@ def _stats_lines(digest: Digest, t: _Text) -> tuple[str, ...]:
         lines.append(t("stats.no_fallbacks"))
     if stats.importance_disagreements:
         lines.append(t("stats.disagreements", count=stats.importance_disagreements))
+    if stats.llm_requests:
+        cost = t("stats.cost", cost=f"{stats.cost:.4f}") if stats.cost is not None else ""
+        lines.append(t("stats.usage", requests=stats.llm_requests, prompt_tokens=stats.prompt_tokens,
+                       completion_tokens=stats.completion_tokens, cost=cost))  # fmt: skip
     return tuple(lines)
 
 
@@ -309,7 +317,7 @@ def repo_view(digest: Digest, labels: Labels) -> RepoView:
         anchor=repo_anchor(repo),
         name=md_inline(repo),
         window=window,
-        note=_analysis_note(digest.analysis_note, t),
+        note=_analysis_note(digest, t),
         no_commits=t("no_commits", day=day),
         commits=commits,
         stats_anchor=stats_anchor(repo),
@@ -319,11 +327,16 @@ def repo_view(digest: Digest, labels: Labels) -> RepoView:
     )
 
 
-def _analysis_note(note: str | None, t: _Text) -> str | None:
-    """A known note code (e.g. "rules_only") in the digest's language; other text as given."""
+def _analysis_note(digest: Digest, t: _Text) -> str | None:
+    """How the commits were analysed, from the note code ("llm", "no_connection", ...); other text as given."""
+    note = digest.analysis_note
     if not note:
         return None
-    return t("analysis_note", note=t.optional("analysis_notes", note) or md_inline(note))
+    template = t.optional("analysis_notes", note)
+    if template is None:
+        return t("analysis_note", note=md_inline(note))
+    text = template.format(model=md_code(digest.llm_model or "?"), conn_id=md_code(digest.llm_conn_id or "?"))
+    return t("analysis_note", note=text)
 
 
 def tidy(markdown: str) -> str:
@@ -341,3 +354,37 @@ def render_markdown(digest: Digest) -> str:
     template = template_environment().get_template(DIGEST_TEMPLATE)
     title = _Text(labels)("title", day=digest.day.isoformat())
     return tidy(template.render(title=title, repo=repo_view(digest, labels), L=labels))
+
+
+@dataclass(frozen=True)
+class CombinedItemView:
+    anchor: str
+    name: str
+    view: RepoView | None
+    pending: str | None
+
+
+def render_combined(report: CombinedReport) -> str:
+    """The combined daily report: one repository section per tracked repo, pending ones said so."""
+    labels = load_labels(report.language)
+    t = _Text(labels)
+    day = report.day.isoformat()
+    items = []
+    for item in report.repos:
+        if item.digest is not None:
+            # Rendered in the report's language from the repo's saved data.
+            digest = item.digest.model_copy(update={"language": report.language})
+            items.append(CombinedItemView(repo_anchor(item.repo), md_inline(item.repo), repo_view(digest, labels), None))
+        else:
+            items.append(CombinedItemView(repo_anchor(item.repo), md_inline(item.repo), None,
+                                          t("combined.pending", day=day)))  # fmt: skip
+    published = [item.digest for item in report.repos if item.digest is not None]
+    summary = t(
+        "combined.summary",
+        repos=len(report.repos),
+        published=len(published),
+        pending=len(report.repos) - len(published),
+        commits=sum(digest.stats.total for digest in published),
+    )
+    template = template_environment().get_template(COMBINED_TEMPLATE)
+    return tidy(template.render(title=t("title", day=day), summary=summary, items=items, L=labels))

@@ -42,7 +42,9 @@ def test_one_dag_per_enabled_entry(monkeypatch, airflow_db):
         ],
     )
     assert bag.import_errors == {}
-    assert sorted(bag.dag_ids) == ["repo_digest__sgl-project__sglang", "repo_digest__vllm-project__vllm"]
+    assert sorted(bag.dag_ids) == [
+        "repo_digest__all", "repo_digest__sgl-project__sglang", "repo_digest__vllm-project__vllm",
+    ]  # fmt: skip
 
 
 def test_dag_shape(monkeypatch, airflow_db):
@@ -54,6 +56,8 @@ def test_dag_shape(monkeypatch, airflow_db):
     assert type(dag.timetable).__name__ == "DigestDayTimetable" and dag.timetable.timezone_name == "Asia/Shanghai"
     assert dag.catchup is False and 1 <= dag.max_active_runs <= 5
     assert type(dag.get_task("llm_analyze")).__name__.endswith("MappedOperator")
+    assert dag.get_task("llm_analyze").pool == "llm_api"
+    assert [outlet.uri for outlet in dag.get_task("publish").outlets] == ["repo-digest://sgl-project/sglang"]
     assert dag.get_task("aggregate_stats").trigger_rule == "none_failed"
     assert dag.get_task("fetch_commits").retries >= 1
 
@@ -63,7 +67,7 @@ def test_a_bad_entry_is_isolated_and_reported(monkeypatch, airflow_db):
         monkeypatch,
         [{"repo": "good/repo"}, {"repo": "bad/repo", "timezone": "Mars/Olympus"}, {"repo": "also/good", "foo": 1}],
     )
-    assert bag.dag_ids == ["repo_digest__good__repo"]
+    assert sorted(bag.dag_ids) == ["repo_digest__all", "repo_digest__good__repo"]
     assert list(bag.import_errors) == [str(DAGS / "repo_digest_config_check.py")]
     message = next(iter(bag.import_errors.values()))
     assert "repo_digest_repos[1] (repo 'bad/repo'), key 'timezone': 'Mars/Olympus'" in message
@@ -86,7 +90,7 @@ def test_the_variable_set_in_the_metadata_db_is_seen_by_a_plain_process(monkeypa
     try:
         from airflow.dag_processing.dagbag import DagBag
 
-        assert DagBag(dag_folder=str(DAGS)).dag_ids == ["repo_digest__from__db"]
+        assert "repo_digest__from__db" in DagBag(dag_folder=str(DAGS)).dag_ids
     finally:
         Variable.delete("repo_digest_repos")
 
@@ -137,7 +141,15 @@ def test_parsing_reads_the_variable_once_with_no_network_connection_or_heavy_imp
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert len(report["dags"]) == 20
+    assert len(report["dags"]) == 21  # 20 repos and the combined report
     assert report["reads"] == ["repo_digest_repos"]
     assert report["network"] == 0
     assert report["heavy"] == []
+
+
+def test_the_combined_report_dag_is_driven_by_every_repos_digest_asset(monkeypatch, airflow_db):
+    bag = dagbag(monkeypatch, [{"repo": "a/one"}, {"repo": "b/two", "language": "en"}, {"repo": "c/off", "enabled": False}])
+    combined = bag.dags["repo_digest__all"]
+    uris = sorted(asset.uri for asset in combined.timetable.asset_condition.objects)
+    assert uris == ["repo-digest://a/one", "repo-digest://b/two"]
+    assert combined.max_active_runs == 1

@@ -185,3 +185,35 @@ def test_the_git_source_gives_the_same_table(monkeypatch, airflow_db, store, fix
     markdown, data = read_digest(store, day)
     assert_digest_matches_fixture(markdown, data, fixture_repo, day)
     assert all(c["url"] is None for c in data["commits"])  # a local path has no web page
+
+
+def test_the_combined_report_lists_every_repo_and_marks_the_pending(monkeypatch, airflow_db, github, store, fixture_repo):
+    from airflow.dag_processing.dagbag import DagBag
+
+    use_github(monkeypatch, github)
+    gadgets = {"repo": "acme/gadgets", "timezone": TZ, "source": "git", "url": str(fixture_repo.path), "language": "en"}
+    entries = [{"repo": REPO, "timezone": TZ}, gadgets]
+    monkeypatch.setenv("AIRFLOW_VAR_REPO_DIGEST_REPOS", json.dumps(entries))
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    day = dt.date(2026, 2, 20)
+    combined_md = store / "_all" / "2026" / "2026-02-20.md"
+
+    assert bag.dags[DAG_ID].test(logical_date=pendulum.datetime(2026, 2, 20, tz="UTC")).state == "success"
+    assert bag.dags["repo_digest__all"].test(run_conf={"day": day.isoformat()}).state == "success"
+    first = combined_md.read_text(encoding="utf-8")
+    sections = re.findall(r"^## (.+)$", first, re.MULTILINE)
+    assert sections == ["acme/widgets", "acme/gadgets"]
+    assert "acme/gadgets" in json.loads(combined_md.with_suffix(".json").read_text())["repos"][1]["repo"]
+    assert "⏳" in first.split("## acme/gadgets", 1)[1]  # pending, not left out
+    assert "> 跟踪 2 个仓库：已生成 1 个，待生成 1 个" in first
+
+    assert bag.dags["repo_digest__acme__gadgets"].test(
+        logical_date=pendulum.datetime(2026, 2, 20, tz="UTC")
+    ).state == "success"
+    assert bag.dags["repo_digest__all"].test(run_conf={"day": day.isoformat()}).state == "success"
+    second = combined_md.read_text(encoding="utf-8")
+    assert "⏳" not in second and "> 跟踪 2 个仓库：已生成 2 个，待生成 0 个" in second
+    expected = len(fixture_repo.commits_on(day, TZ))
+    assert len(table_rows(second)) == expected  # the acme/widgets table; gadgets' rows name its own anchors
+    assert len(re.findall(r"#repo-acme-gadgets-[0-9a-f]{12}\) \|$", second, re.MULTILINE)) == expected
+    assert unresolved_links(second) == []

@@ -70,6 +70,16 @@ class Coverage(BaseModel):
     skipped: list[SkippedFile] = Field(default_factory=list)
 
 
+class LLMUsage(BaseModel):
+    """What the analysis of one commit cost, all attempts included."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
 def _non_blank(items: list[str]) -> list[str]:
     return [item.strip() for item in items if item and item.strip()]
 
@@ -97,6 +107,9 @@ class CommitAnalysis(BaseModel):
     coverage: Coverage | None = None
     model: str | None = None
     prompt_hash: str | None = None
+    usage: LLMUsage | None = None
+    # Paths the model named that are not among the commit's files (flagged in the text).
+    ungrounded_paths: list[str] = Field(default_factory=list)
 
     @field_validator("summary", "scope", "risks", "recommendations", "rule_reasons")
     @classmethod
