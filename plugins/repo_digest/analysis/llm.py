@@ -113,7 +113,8 @@ def schema_tokens() -> int:
 
 
 def build_messages(prompt: Prompt, inp: AnalysisInput, rules: CommitAnalysis, repo: str,
-                   budget_tokens: int) -> tuple[list[tuple[str, str]], int, Coverage]:  # fmt: skip
+                   budget_tokens: int, method: str = "function_calling",
+                   ) -> tuple[list[tuple[str, str]], int, Coverage]:  # fmt: skip
     """System and user messages whose tokens, with the answer schema, fit ``budget_tokens``.
 
     The patches chunk_diffs selected are dropped or clipped from the lowest-ranked end
@@ -121,6 +122,10 @@ def build_messages(prompt: Prompt, inp: AnalysisInput, rules: CommitAnalysis, re
     coverage of what was actually sent.
     """
     system = prompt.render("system")
+    if method == "json_mode":
+        # JSON mode carries no schema of its own: the prompt states it (and says "JSON").
+        schema = json.dumps(CommitAnswer.model_json_schema(), ensure_ascii=False)
+        system += "\n" + prompt.render("json_mode", schema=schema)
     fixed = count_tokens(system) + schema_tokens() + _MESSAGE_OVERHEAD_TOKENS
     # Highest-ranked first (source, then tests, ...), so trimming from the end loses the least.
     patches = [
@@ -288,7 +293,9 @@ def analyze_with_llm(inp: AnalysisInput, *, repo: str, language: str, rules: Com
         # Room for the repair note is kept from the start: the repair request repeats the
         # commit and must fit the same budget.
         reserve = count_tokens(prompt.render("repair", problem="x" * MAX_PROBLEM_CHARS))
-        messages, prompt_tokens, coverage = build_messages(prompt, inp, rules, repo, budget_tokens - reserve)
+        messages, prompt_tokens, coverage = build_messages(
+            prompt, inp, rules, repo, budget_tokens - reserve, settings.method
+        )
     except AnswerProblem as problem:
         return _fallback(rules, problem.reason, stats, llm_fields)
     max_tokens = OUTPUT_TOKENS[_ONE_UP[rules.rule_importance]]
