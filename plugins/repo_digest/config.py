@@ -60,11 +60,11 @@ class RepoEntry(BaseModel):
         if len(parts) != 2:
             raise ValueError("must be 'owner/name' with exactly one '/'")
         owner, name = parts
-        if not _OWNER_RE.match(owner):
+        if not _OWNER_RE.fullmatch(owner):
             raise ValueError(
                 f"owner {owner!r} must be 1-39 letters, digits, '-' or '_', starting with a letter or digit"
             )
-        if not _NAME_RE.match(name) or name in {".", ".."}:
+        if not _NAME_RE.fullmatch(name) or name in {".", ".."}:
             raise ValueError(f"name {name!r} must be 1-100 letters, digits, '.', '-' or '_' (not '.' or '..')")
         if name.lower().endswith(".git"):
             raise ValueError(f"name {name!r}: leave out the '.git' suffix")
@@ -104,7 +104,7 @@ class RepoEntry(BaseModel):
     def _check_start_date(cls, value: Any) -> Any:
         if value is None or isinstance(value, dt.date):
             return value
-        if not isinstance(value, str) or not _DATE_RE.match(value):
+        if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
             raise ValueError("must be a date written YYYY-MM-DD")
         try:
             return dt.date.fromisoformat(value)
@@ -130,7 +130,7 @@ class RepoEntry(BaseModel):
     @field_validator("github_conn_id", "llm_conn_id", mode="before")
     @classmethod
     def _check_conn_id(cls, value: Any) -> str:
-        if not isinstance(value, str) or not _CONN_ID_RE.match(value):
+        if not isinstance(value, str) or not _CONN_ID_RE.fullmatch(value):
             raise ValueError("must be an Airflow connection id (letters, digits, '_', '.', '-')")
         return value
 

@@ -59,6 +59,7 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
 
     from repo_digest import pipeline
     from repo_digest.store import DigestStore
+    from repo_digest.viewer.links import OpenDigestLink
 
     start = entry.start_date or DEFAULT_START_DATE
     with DAG(
@@ -154,7 +155,8 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
         batches = chunk_diffs(frame)
         analyses = llm_analyze.expand(batch=batches)
         digest = aggregate_stats(frame, analyses)
-        publish(digest, render_markdown(digest))
+        published = publish(digest, render_markdown(digest))
+        published.operator.operator_extra_links = [OpenDigestLink()]
     return dag
 
 
@@ -189,6 +191,7 @@ def build_combined_dag(entries: list[RepoEntry]) -> DAG:
     from airflow.sdk import DAG, AssetAny, Param, task
 
     from repo_digest.store import DigestStore
+    from repo_digest.viewer.links import OpenDigestLink
 
     language = combined_language(entries)
     with DAG(
@@ -217,7 +220,7 @@ def build_combined_dag(entries: list[RepoEntry]) -> DAG:
                 print(f"Combined report for {day}: {written[-1]['markdown']} (pending: {report.pending or 'none'})")
             return written
 
-        write_combined()
+        write_combined().operator.operator_extra_links = [OpenDigestLink()]
     return dag
 
 

@@ -123,3 +123,9 @@ def test_several_problems_of_one_entry_are_all_reported_and_formatted():
 
 def test_dag_id_keeps_dashes_and_dots():
     assert dag_id_for("my-org/my.repo") == "repo_digest__my-org__my.repo"
+
+
+@pytest.mark.parametrize("repo", ["abc/name\n", "abc\n/name", "a/b "])
+def test_trailing_newlines_or_spaces_are_not_accepted(repo):
+    parsed = parse([{"repo": repo}])
+    assert parsed.entries == [] and parsed.errors[0].key == "repo"
