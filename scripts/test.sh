@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install.sh
+./scripts/install_browser.sh
 exec .venv/bin/python -m pytest "$@"

@@ -44,6 +44,14 @@ def run_day(entry: RepoEntry, context: Any) -> dt.date:
     return last_complete_day(context["dag_run"].run_after, entry.timezone)
 
 
+def _default_args() -> dict[str, Any]:
+    from repo_digest.alerts import notify_failure
+
+    # notify_failure is the one place to hook alerts (see alerts.py).
+    return {"owner": "repo_digest", "retries": 1, "retry_delay": dt.timedelta(minutes=1),
+            "on_failure_callback": notify_failure}  # fmt: skip
+
+
 def _doc(entry: RepoEntry) -> str:
     source = entry.url if entry.source == "git" else f"GitHub, connection `{entry.github_conn_id}`"
     return (
@@ -76,7 +84,7 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
                 False, type="boolean", description="Ask the LLM again even for commits analysed before"
             ),
         },
-        default_args={"owner": "repo_digest", "retries": 1, "retry_delay": dt.timedelta(minutes=1)},
+        default_args=_default_args(),
     ) as dag:
 
         @task(retries=3, retry_delay=dt.timedelta(minutes=1), retry_exponential_backoff=True)
@@ -205,7 +213,7 @@ def build_combined_dag(entries: list[RepoEntry]) -> DAG:
         max_active_runs=1,  # one writer of the combined files at a time
         tags=["repo_digest"],
         params={"day": Param(None, type=["null", "string"], format="date", description="Day to rebuild (YYYY-MM-DD)")},
-        default_args={"owner": "repo_digest", "retries": 1, "retry_delay": dt.timedelta(minutes=1)},
+        default_args=_default_args(),
     ) as dag:
 
         @task

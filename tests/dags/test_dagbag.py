@@ -60,6 +60,7 @@ def test_dag_shape(monkeypatch, airflow_db):
     assert [outlet.uri for outlet in dag.get_task("publish").outlets] == ["repo-digest://sgl-project/sglang"]
     assert dag.get_task("aggregate_stats").trigger_rule == "none_failed"
     assert dag.get_task("fetch_commits").retries >= 1
+    assert all(task.on_failure_callback for task in dag.tasks)  # alerts.notify_failure
 
 
 def test_a_bad_entry_is_isolated_and_reported(monkeypatch, airflow_db):
