@@ -21,6 +21,7 @@ import pytest
 
 from tests.fakes.git_fixture import FixtureRepo, build_fixture_repo
 from tests.fakes.github_api import FakeGitHub
+from tests.fakes.openai_api import Fault, FakeOpenAI
 from tests.live.airflow_stack import AirflowStack, StackError, utc
 
 pytestmark = pytest.mark.airflow_live
@@ -31,6 +32,8 @@ DAG_ID = "repo_digest__acme__widgets"
 OTHER_REPO = "acme/gadgets"  # never run: its DAG stays paused
 OTHER_DAG_ID = "repo_digest__acme__gadgets"
 TOKEN = "ghp_live_test_token_not_real"
+LLM_KEY = "sk-live-test-not-real"
+COMBINED_DAG_ID = "repo_digest__all"
 VARIABLE = "repo_digest_repos"
 WIDGETS = {"repo": REPO, "timezone": TZ}
 GADGETS = {"repo": OTHER_REPO, "timezone": TZ, "language": "en"}
@@ -58,9 +61,18 @@ def github(fixture_repo):
 
 
 @pytest.fixture(scope="module")
-def stack(github, request):
+def llm():
+    with FakeOpenAI(api_key=LLM_KEY, models=("gpt-4o-mini",)) as server:
+        yield server
+        assert server.errors == [], server.errors[0]
+
+
+@pytest.fixture(scope="module")
+def stack(github, llm, request):
     connection = {"conn_type": "github", "password": TOKEN, "host": github.base_url}
-    with AirflowStack(extra_env={"AIRFLOW_CONN_GITHUB_DEFAULT": json.dumps(connection)}) as live:
+    llm_connection = {"conn_type": "openai", "password": LLM_KEY, "host": llm.base_url, "extra": {"model": "gpt-4o-mini"}}
+    env = {"AIRFLOW_CONN_GITHUB_DEFAULT": json.dumps(connection), "AIRFLOW_CONN_OPENAI_DEFAULT": json.dumps(llm_connection)}
+    with AirflowStack(extra_env=env) as live:
         timings = ", ".join(f"{key} {value:.1f}s" for key, value in live.timings.items())
         _report(request, f"[airflow_live] stack started: {timings}")
         yield live
@@ -194,8 +206,11 @@ def test_a_malformed_entry_is_an_import_error_and_the_good_dag_stays(stack):
     assert not dag["has_import_errors"], dag
 
 
-def test_backfills_from_the_cli_and_the_rest_api_digest_each_local_day(stack, github, fixture_repo):
+def test_backfills_from_the_cli_and_the_rest_api_digest_each_local_day(stack, github, llm, fixture_repo):
     track_only_widgets(stack)
+    # The combined report runs on the repo DAGs' digest assets; it must be unpaused to.
+    stack.wait_for_dag(COMBINED_DAG_ID)
+    assert not stack.unpause(COMBINED_DAG_ID)["is_paused"]
     # Backfill runs are queued by `backfill create`, but the scheduler runs them only for an
     # unpaused DAG. (Unpausing also schedules the latest complete day, as catchup is off.)
     assert not stack.unpause(DAG_ID)["is_paused"]
@@ -236,8 +251,26 @@ def test_backfills_from_the_cli_and_the_rest_api_digest_each_local_day(stack, gi
     listed = stack.rest("GET", "/api/v2/backfills", params={"dag_id": DAG_ID}).json()
     assert listed["total_entries"] == 2
 
+    # Every commit of the six days was analysed by the LLM, once.
+    commits = sum(len(fixture_repo.commits_on(day, TZ)) for day in CLI_DAYS + REST_DAYS)
+    analysed = [r for r in llm.requests if r.status == 200]
+    assert len(analysed) >= commits  # plus the latest complete day's, scheduled by the unpause
+    for day in CLI_DAYS + REST_DAYS:
+        data = json.loads(digest_files(stack, day)[1].read_text(encoding="utf-8"))
+        assert {c["analysis"]["analyzer"] for c in data["commits"]} <= {"llm"}, day
 
-def test_clearing_a_run_republishes_the_same_digest_from_cached_details(stack, github, fixture_repo):
+    # Each published digest updated its asset, and the combined report of that day followed.
+    def combined_reports() -> list[Path] | None:
+        paths = [stack.store / "_all" / "2026" / f"{day.isoformat()}.md" for day in CLI_DAYS + REST_DAYS]
+        return paths if all(path.is_file() for path in paths) else None
+
+    for path in stack.poll("the combined reports of the six days", 120, combined_reports):
+        report = path.read_text(encoding="utf-8")
+        assert re.findall(r"^## (.+)$", report, re.MULTILINE) == [REPO], path
+        assert "> 跟踪 1 个仓库：已生成 1 个，待生成 0 个" in report, path
+
+
+def test_clearing_a_run_republishes_the_same_digest_from_cached_details(stack, github, llm, fixture_repo):
     day = dt.date(2026, 2, 20)
     runs = stack.get_runs(DAG_ID, run_type="backfill")
     (run,) = [r for r in runs if parse_time(r["data_interval_start"]) == shanghai_midnight(day)]
@@ -245,6 +278,7 @@ def test_clearing_a_run_republishes_the_same_digest_from_cached_details(stack, g
     before = (markdown_path.read_bytes(), json_path.read_bytes())
     inodes = (markdown_path.stat().st_ino, json_path.stat().st_ino)
     github.clear_requests()
+    llm.clear_requests()
 
     stack.rest("POST", f"{run_path(run['dag_run_id'])}/clear", {"dry_run": False})
     assert stack.get_run(DAG_ID, run["dag_run_id"])["state"] in ("queued", "running")
@@ -259,6 +293,39 @@ def test_clearing_a_run_republishes_the_same_digest_from_cached_details(stack, g
     paths = [r.path for r in github.requests]
     assert f"/repos/{REPO}/commits" in paths
     assert [p for p in paths if DETAIL_PATH_RE.fullmatch(p)] == []
+    # ...and every analysis from the analysis cache: no LLM request at all.
+    assert llm.requests == []
+
+
+def test_revoked_llm_credentials_fail_the_run_and_clearing_after_the_fix_completes_it(stack, llm, fixture_repo):
+    day = dt.date(2026, 2, 22)
+    markdown_path, json_path = digest_files(stack, day)
+    before = (markdown_path.stat().st_ino, json_path.stat().st_ino)
+    llm.answer = lambda request: Fault.status(403, "This key has been revoked")
+    llm.clear_requests()
+    run = stack.rest(
+        "POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": utc(day), "conf": {"force_reanalysis": True}}
+    ).json()
+    assert stack.wait_for_run(DAG_ID, run["dag_run_id"], timeout=120, expect="failed") == "failed"
+    # Nothing was published: the day's files are the backfill's, untouched.
+    assert (markdown_path.stat().st_ino, json_path.stat().st_ino) == before
+    # One request per commit, each refused once: no retries spent on a revoked key.
+    assert len(llm.requests) == len(fixture_repo.commits_on(day, TZ))
+    tis = stack.rest("GET", f"{run_path(run['dag_run_id'])}/taskInstances").json()["task_instances"]
+    states = {(ti["task_id"], ti["map_index"]): ti["state"] for ti in tis}
+    assert {state for (task, _), state in states.items() if task == "llm_analyze"} == {"failed"}
+    assert states[("publish", -1)] in ("upstream_failed", None)
+    logs = stack.task_logs(DAG_ID, run["dag_run_id"])
+    log = "".join(path.read_text(errors="replace") for name, path in logs.items() if "llm_analyze" in name)
+    assert "HTTP 403: This key has been revoked" in log and LLM_KEY not in log
+
+    llm.answer = None  # the key is fixed
+    stack.rest("POST", f"{run_path(run['dag_run_id'])}/clear", {"dry_run": False, "only_failed": True})
+    assert stack.wait_for_run(DAG_ID, run["dag_run_id"], timeout=120) == "success"
+    assert (markdown_path.stat().st_ino, json_path.stat().st_ino) != before
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    assert {c["analysis"]["analyzer"] for c in data["commits"]} == {"llm"}
+    assert_digest_is_the_fixtures_day(stack, fixture_repo, day)
 
 
 def test_rest_triggers_with_a_logical_date_and_without(stack, fixture_repo):
