@@ -1,0 +1,134 @@
+"""A user in a real browser: headless Chromium (Debian's) against the running api-server.
+
+Log in, see the repo DAG, trigger a run for a date from the trigger dialog, wait for it,
+open "Digests" in the navigation and read the commit table; and the viewer refuses a
+request without a login.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import pytest
+import requests
+
+from tests.fakes.git_fixture import build_fixture_repo
+from tests.live.airflow_stack import AirflowStack
+
+pytestmark = pytest.mark.airflow_live
+
+TZ = "Asia/Shanghai"
+DAG_ID = "repo_digest__acme__widgets"
+DAY = dt.date(2026, 2, 19)
+CHROME_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--window-size=1400,1000",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def fixture_repo(tmp_path_factory):
+    return build_fixture_repo(tmp_path_factory.mktemp("browser_fixture") / "widgets")
+
+
+@pytest.fixture(scope="module")
+def stack(fixture_repo):
+    with AirflowStack() as live:
+        entry = {"repo": "acme/widgets", "timezone": TZ, "source": "git", "url": str(fixture_repo.path)}
+        live.cli("variables", "set", "repo_digest_repos", json.dumps([entry]))
+        live.wait_for_dag(DAG_ID)
+        yield live
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and chromedriver, "run scripts/install_browser.sh (Debian's chromium and chromium-driver)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in CHROME_ARGS:
+        options.add_argument(argument)
+    # An explicit driver: Selenium Manager would try to download one.
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.implicitly_wait(15)
+    yield driver
+    driver.quit()
+
+
+def log_in(driver, stack: AirflowStack) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(f"{stack.api_url}/")
+    WebDriverWait(driver, 30).until(ec.url_contains("/auth/login"))
+    driver.find_element(By.NAME, "username").send_keys("admin")
+    driver.find_element(By.NAME, "password").send_keys(stack.password)
+    driver.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
+    WebDriverWait(driver, 30).until(lambda d: "/auth/login" not in d.current_url)
+
+
+def test_a_user_triggers_a_day_and_reads_its_digest_in_the_ui(stack, browser, fixture_repo):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    log_in(browser, stack)
+    # The repo DAG is in the DAG list.
+    browser.get(f"{stack.api_url}/dags")
+    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.PARTIAL_LINK_TEXT, DAG_ID)))
+
+    # Trigger a run for the day from the DAG's trigger dialog (the UI shows times in UTC).
+    browser.get(f"{stack.api_url}/dags/{DAG_ID}")
+    browser.find_element(By.CSS_SELECTOR, "button[aria-label='Trigger Dag']").click()
+    browser.find_element(By.CSS_SELECTOR, "[data-testid='datetime-input']").click()
+    for placeholder, value in (("YYYY/MM/DD", DAY.strftime("%Y/%m/%d")), ("HH:mm", "00:00")):
+        field = browser.find_element(By.CSS_SELECTOR, f"input[placeholder='{placeholder}']")
+        field.click()
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(value, Keys.TAB)
+    shown = browser.find_element(By.CSS_SELECTOR, "[data-testid='datetime-input']")
+    assert shown.text == DAY.strftime("%b %d, %Y 00:00"), shown.text
+    # "Unpause on trigger" stays ticked: a paused DAG's runs do not start.
+    browser.find_element(By.XPATH, "//div[@role='dialog']//button[normalize-space()='Trigger']").click()
+
+    def manual_run() -> dict | None:
+        return next((r for r in stack.get_runs(DAG_ID) if r["run_type"] == "manual"), None)
+
+    run = stack.poll("the triggered run", 60, manual_run)
+    assert run["logical_date"].startswith(DAY.isoformat()) and run["triggered_by"] == "ui", run
+    assert stack.wait_for_run(DAG_ID, run["dag_run_id"], timeout=180) == "success"
+
+    # "Digests" in the navigation: the viewer, inside the UI.
+    browser.get(f"{stack.api_url}/")
+    browser.find_element(By.XPATH, "//*[normalize-space()='Digests']").click()
+    WebDriverWait(browser, 30).until(ec.frame_to_be_available_and_switch_to_it((By.TAG_NAME, "iframe")))
+    browser.find_element(By.CSS_SELECTOR, f"a.digest-link[data-day='{DAY.isoformat()}']").click()
+    digest = browser.find_element(By.CSS_SELECTOR, "main#digest")
+    assert digest.get_attribute("data-repo") == "acme/widgets" and digest.get_attribute("data-day") == DAY.isoformat()
+    rows = digest.find_elements(By.CSS_SELECTOR, "table tbody tr")
+    expected = fixture_repo.commits_on(DAY, TZ)
+    cells = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    assert [c[0] for c in cells] == [
+        commit.committer_date.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+        for commit in expected
+    ]
+    assert [c[1] for c in cells] == [commit.author_name for commit in expected]
+    assert [c[2] for c in cells] == [commit.title for commit in expected]  # hostile titles shown as text
+    assert browser.find_elements(By.TAG_NAME, "script") == []  # nothing from commits became a script
+
+
+def test_the_viewer_refuses_a_request_without_login(stack, browser):
+    url = f"{stack.api_url}/repo-digest/acme/widgets/{DAY.isoformat()}"
+    assert requests.get(url, timeout=30, allow_redirects=False).status_code == 401
+    page = requests.get(url, timeout=30, allow_redirects=False, headers={"Accept": "text/html"})
+    assert page.status_code in (302, 303, 307) and "/auth/login" in page.headers["location"]
+    browser.get(url)  # a browser without a session lands on the login page
+    assert "/auth/login" in browser.current_url
