@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
+from repo_digest.publishers.targets import PublishTargets, publish_error
+
 VARIABLE_KEY = "repo_digest_repos"
 # Tokens one commit's analysis request may carry (prompt and patches), unless an entry says otherwise.
 DEFAULT_BUDGET_TOKENS = 12_000
@@ -50,6 +52,9 @@ class RepoEntry(BaseModel):
     budget_tokens: int = Field(default=DEFAULT_BUDGET_TOKENS, ge=2_000, le=1_000_000)
     # Extra noise paths (fnmatch globs, see diffs.NoiseRule), never sent to the model.
     noise_paths: list[str] = Field(default_factory=list)
+    # Where each day's digest goes besides the store (repo_digest.publishers.targets); each
+    # target gets a given content once.
+    publish: PublishTargets = Field(default_factory=list)
 
     @field_validator("repo", mode="before")
     @classmethod
@@ -200,6 +205,9 @@ def _entry_errors(index: int, item: dict[str, Any], exc: ValidationError) -> lis
         loc = [str(part) for part in err["loc"]]
         message = err["msg"].removeprefix("Value error, ")
         key = loc[0] if loc else None
+        if key == "publish":  # nested: name the target and its key, e.g. publish[2].path
+            errors.append(ConfigError(index, repo, *publish_error(item.get("publish"), err)))
+            continue
         if key is None and ":" in message:  # cross-field checks say "key: problem"
             key, message = (part.strip() for part in message.split(":", 1))
         if err["type"] == "extra_forbidden":

@@ -153,10 +153,17 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
             from repo_digest.digest import Digest
 
             model = Digest.model_validate(digest)
-            paths = pipeline.publish_to_store(model, markdown, DigestStore())
+            store = DigestStore()
+            paths = pipeline.publish_to_store(model, markdown, store)
+            print(f"Digest written: {paths['markdown']}")
+            if entry.publish:
+                from airflow.configuration import conf
+
+                # Fails naming the targets that failed; the retry sends only to those.
+                base_url = conf.get("api", "base_url", fallback="")
+                pipeline.publish_to_targets(entry, model, markdown, store, base_url)
             # The combined report of this day is rewritten from this event.
             context["outlet_events"][asset].extra = {"repo": entry.repo, "day": model.day.isoformat()}
-            print(f"Digest written: {paths['markdown']}")
             return paths
 
         frame = fetch_commits()

@@ -229,3 +229,19 @@ def publish_to_store(digest: Digest, markdown: str, store: DigestStore) -> dict[
     store.write_text(json_path, digest.model_dump_json(indent=2) + "\n")
     store.write_text(markdown_path, markdown)
     return {"markdown": str(markdown_path), "json": str(json_path)}
+
+
+def publish_to_targets(entry: RepoEntry, digest: Digest, markdown: str, store: DigestStore,
+                       base_url: str | None) -> dict[str, Any]:  # fmt: skip
+    """Deliver the day's digest to ``entry.publish``; raises PublishError naming the failed targets.
+
+    Every target is attempted; a delivered content leaves a receipt, so a retry sends only
+    to the targets that failed, and a rerun of an unchanged day sends nothing.
+    """
+    from repo_digest.publishers import publish_targets, raise_for_failures, viewer_url
+
+    report = publish_targets(digest, markdown, entry.publish, store,
+                             digest_url=viewer_url(base_url, digest.repo, digest.day))  # fmt: skip
+    log.info("%s", report.summary())
+    raise_for_failures(report)
+    return report.to_dict()

@@ -217,3 +217,22 @@ def test_the_combined_report_lists_every_repo_and_marks_the_pending(monkeypatch,
     assert len(table_rows(second)) == expected  # the acme/widgets table; gadgets' rows name its own anchors
     assert len(re.findall(r"#repo-acme-gadgets-[0-9a-f]{12}\) \|$", second, re.MULTILINE)) == expected
     assert unresolved_links(second) == []
+
+
+def test_publishing_to_chat_and_an_issue_happens_once_per_content(monkeypatch, airflow_db, github, store, fixture_repo):
+    from tests.fakes.receivers import SlackReceiver
+
+    with SlackReceiver() as slack:
+        use_github(monkeypatch, github, publish=[
+            {"type": "slack", "conn_id": "slack_team"},
+            {"type": "github_issue", "repo": REPO, "labels": ["repo-digest"]},
+        ])  # fmt: skip
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_TEAM", json.dumps({"conn_type": "slackwebhook", "password": slack.url}))
+        day = dt.date(2026, 2, 19)
+        run_day(day)
+        run_day(day)  # a rerun of an unchanged day sends nothing again
+        assert len(slack.messages) == 1
+        assert "7" in json.dumps(slack.messages[0].json(), ensure_ascii=False)  # the counts line
+        issues = [r for r in github.requests if r.method == "POST" and r.path == f"/repos/{REPO}/issues"]
+        assert len(issues) == 1
+        assert slack.token not in "".join(path.read_text() for path in store.rglob("*.json"))

@@ -6,6 +6,25 @@ Serves just what a commit digest reads, in the JSON shapes PyGithub parses:
     GET /repos/{owner}/{name}/commits         list (sha, path, since, until, page, per_page)
     GET /repos/{owner}/{name}/commits/{ref}   one commit with stats and paginated files
     GET /rate_limit
+    GET /user                                 the token's user (``login``)
+
+and what a publisher writes:
+
+    GET /repos/{owner}/{name}/contents/{path}       a file (base64) or a folder listing, at ``ref``
+    PUT /repos/{owner}/{name}/contents/{path}       create or update a file: a real commit
+    GET /repos/{owner}/{name}/issues                list (state, labels, creator, since, sort,
+                                                    direction, page, per_page)
+    POST /repos/{owner}/{name}/issues               create
+    GET/PATCH /repos/{owner}/{name}/issues/{number} read, edit
+
+Contents writes are real commits in the backing git repository (a blob, a tree built in a
+private index, ``commit-tree``, ``update-ref`` checked against the old value), so a test
+counts commits with git itself. Like GitHub: the ``sha`` of a file is its git blob sha; an
+update must send the current ``sha`` (missing: 422, stale: 409); the first file of an empty
+repository creates its branch; ``GET`` on an empty repository is 404 "This repository is
+empty." (PyGithub raises a plain GithubException for it, not UnknownObjectException).
+Issues live in memory: numbers count from 1 per repository, titles over 256 and bodies
+over 65,536 characters are 422, labels filter with AND, and lists page like the others.
 
 Behaviour copied from GitHub because clients depend on it: ``since``/``until`` filter on
 the committer date and are both inclusive; lists page with a ``Link`` header (30 per
@@ -32,6 +51,7 @@ import hmac
 import json
 import math
 import signal
+import tempfile
 import threading
 import time
 import traceback
@@ -65,9 +85,20 @@ class RecordedRequest:
     path: str  # without the query string, still percent-encoded
     query: dict[str, str]  # last value wins, like GitHub
     has_auth: bool  # an Authorization header was sent (right or wrong)
+    body: bytes = field(default=b"", repr=False)
+
+    def json(self) -> Any:
+        """The body parsed as JSON (ApiError 400 when it is not JSON)."""
+        try:
+            return json.loads(self.body.decode("utf-8")) if self.body else None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ApiError(400, "Problems parsing JSON") from None
 
 
 FaultHook = Callable[[RecordedRequest], FaultResponse | None]
+# Sees a request after it was applied, with the status it got; a non-None answer replaces
+# the real one (a write that happened but was answered 502).
+AfterHook = Callable[[RecordedRequest, int], FaultResponse | None]
 
 
 class ApiError(Exception):
@@ -301,15 +332,20 @@ class FakeGitHub:
         max_per_page: int = 100,
         html_base: str = "https://github.com",
         max_patch_chars: int | None = None,
+        login: str = "repo-digest-bot",
     ) -> None:
         self.token = token
+        self.login = login  # the user the token belongs to (GET /user, issue authors)
         self.max_per_page = max_per_page
         self.html_base = html_base.rstrip("/")
         # GitHub drops the patch of a huge file diff; None keeps every patch.
         self.max_patch_chars = max_patch_chars
         self.fault: FaultHook | None = None
+        self.after: AfterHook | None = None
         self.errors: list[str] = []  # tracebacks of the fake's own bugs (sent as 500)
         self._repos: dict[str, HostedRepo] = {}
+        self._issues: dict[str, list[_Issue]] = {}
+        self._write_lock = threading.Lock()  # one write at a time, as git refs need
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._used = 0
@@ -367,14 +403,60 @@ class FakeGitHub:
         with self._lock:
             self._requests.clear()
 
+    def writes(self) -> list[RecordedRequest]:
+        """The requests that could change something (POST, PUT, PATCH, DELETE)."""
+        return [request for request in self.requests if request.method in _WRITE_METHODS]
+
+    def issues(self, full_name: str) -> list[Json]:
+        """The repository's issues as the API shows them, by number."""
+        repo = self._repo(full_name)
+        with self._lock:
+            issues = list(self._issues.get(repo.full_name.lower(), []))
+        return [self._issue_json(repo, issue) for issue in issues]
+
+    def add_issue(
+        self, full_name: str, title: str, body: str | None = None, labels: list[str] | None = None,
+        *, user: str | None = None, state: str = "open",
+    ) -> int:
+        """An issue somebody else wrote (``user``), for tests of finding one's own."""
+        repo = self._repo(full_name)
+        with self._lock:
+            issue = self._new_issue(repo, title, body, labels or [], user or self.login)
+            issue.state = state
+        return issue.number
+
+    def read_file(self, full_name: str, path: str, ref: str | None = None) -> bytes | None:
+        """The file's bytes at ``ref`` (default branch), or None."""
+        repo = self._repo(full_name)
+        if is_empty(repo.path):
+            return None
+        sha = resolve_ref(repo.path, ref or default_branch(repo.path))
+        entry = _tree_entry(repo.path, sha, path) if sha else None
+        if entry is None or entry[1] != "blob":
+            return None
+        return run_git(repo.path, "cat-file", "blob", entry[2])
+
+    def file_commits(self, full_name: str, path: str, ref: str | None = None) -> list[str]:
+        """Shas of the commits on ``ref`` (default branch) that touched ``path``, newest first."""
+        repo = self._repo(full_name)
+        if is_empty(repo.path):
+            return []
+        sha = resolve_ref(repo.path, ref or default_branch(repo.path))
+        if sha is None:
+            return []
+        out = run_git(repo.path, "log", "--format=%H", sha, "--", path, env=_LITERAL)
+        return out.decode().split()
+
     # -- request handling ---------------------------------------------------------------
 
     def handle(
-        self, method: str, target: str, authorization: str | None
+        self, method: str, target: str, authorization: str | None, body: bytes = b""
     ) -> tuple[int, dict[str, str], bytes]:
         """Answer one request: (status, headers, body). Called from handler threads."""
         split = urlsplit(target)
-        record = RecordedRequest(method, split.path, dict(parse_qsl(split.query)), authorization is not None)
+        record = RecordedRequest(
+            method, split.path, dict(parse_qsl(split.query)), authorization is not None, body
+        )
         with self._lock:
             self._requests.append(record)
             self._used += 1
@@ -390,6 +472,11 @@ class FakeGitHub:
         except Exception:  # a bug in the fake: answer 500 and keep the traceback for the test
             self.errors.append(traceback.format_exc())
             status, body, extra = 500, {"message": "Fake GitHub error", "documentation_url": DOCS_URL}, {}
+        after = self.after
+        replaced = after(record, status) if after is not None else None
+        if replaced is not None:
+            status, headers, body = replaced
+            return status, {**self._headers(), **headers}, _encode(body)
         return status, {**self._headers(), **extra}, _encode(body)
 
     def _headers(self) -> dict[str, str]:
@@ -416,6 +503,20 @@ class FakeGitHub:
             raise ApiError(401, "Bad credentials")
         # Split before unquoting: PyGithub sends a ref like "feature/x" as one "%2F" segment.
         parts = [unquote(part) for part in record.path.strip("/").split("/")]
+        if record.method in _WRITE_METHODS and not record.has_auth:
+            raise ApiError(401, "Requires authentication")
+        if parts == ["user"] and record.method == "GET":
+            return 200, self._user_json(self.login), {}
+        if len(parts) >= 4 and parts[0] == "repos" and parts[3] == "contents":
+            repo = self._repo(f"{parts[1]}/{parts[2]}")
+            path = "/".join(parts[4:]).strip("/")
+            if record.method == "GET":
+                return 200, self._get_contents(repo, path, record), {}
+            if record.method == "PUT":
+                return self._put_contents(repo, path, record)
+            raise ApiError(404, "Not Found")
+        if len(parts) >= 4 and parts[0] == "repos" and parts[3] == "issues":
+            return self._route_issues(self._repo(f"{parts[1]}/{parts[2]}"), parts[4:], record)
         if record.method != "GET":
             raise ApiError(404, "Not Found")
         if parts == ["rate_limit"]:
@@ -473,6 +574,274 @@ class FakeGitHub:
         body["stats"] = {"total": additions + deletions, "additions": additions, "deletions": deletions}
         body["files"] = [self._file_json(repo, commit, change) for change in page.items]
         return body, page.link
+
+    # -- contents -----------------------------------------------------------------------
+
+    def _get_contents(self, repo: HostedRepo, path: str, record: RecordedRequest) -> Json | list[Json]:
+        if is_empty(repo.path):
+            raise ApiError(404, "This repository is empty.")
+        ref = record.query.get("ref") or default_branch(repo.path)
+        sha = resolve_ref(repo.path, ref)
+        if sha is None:
+            raise ApiError(404, f"No commit found for the ref {ref}")
+        entry = _tree_entry(repo.path, sha, path) if path else ("040000", "tree", "", "")
+        if entry is None:
+            raise ApiError(404, "Not Found")
+        _, kind, object_sha, _ = entry
+        if kind == "tree":
+            prefix = f"{path}/" if path else ""
+            listing = _ls_tree(repo.path, f"{sha}:{path}" if path else sha)
+            return [
+                self._content_json(repo, prefix + name, child_sha, ref, kind=child_kind)
+                for _, child_kind, child_sha, name in listing
+            ]
+        if kind != "blob":
+            raise ApiError(404, "Not Found")
+        data = run_git(repo.path, "cat-file", "blob", object_sha)
+        return self._content_json(repo, path, object_sha, ref, data=data)
+
+    def _put_contents(self, repo: HostedRepo, path: str, record: RecordedRequest) -> tuple[int, Json, dict[str, str]]:
+        data = record.json()
+        if not isinstance(data, dict):
+            raise ApiError(400, "Problems parsing JSON")
+        message, encoded = data.get("message"), data.get("content")
+        if not isinstance(message, str) or not message.strip():
+            raise ApiError(422, 'Invalid request.\n\n"message" wasn\'t supplied.')
+        if not isinstance(encoded, str):
+            raise ApiError(422, 'Invalid request.\n\n"content" wasn\'t supplied.')
+        try:
+            content = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            raise ApiError(422, "content is not valid Base64") from None
+        segments = path.split("/")
+        if not path or any(part in ("", ".", "..") for part in segments) or ".git" in segments:
+            raise ApiError(422, f"path {path!r} is not a valid file path")
+        with self._write_lock:
+            empty = is_empty(repo.path)
+            branch = data.get("branch") or default_branch(repo.path)
+            parent = None if empty else resolve_ref(repo.path, f"refs/heads/{branch}")
+            if not empty and parent is None:
+                raise ApiError(404, f"Branch {branch} not found")
+            entry = _tree_entry(repo.path, parent, path) if parent else None
+            if entry is not None and entry[1] != "blob":
+                raise ApiError(422, f"{path} is a directory")
+            current = entry[2] if entry is not None else None
+            sent_sha = data.get("sha")
+            if current is not None and not sent_sha:
+                raise ApiError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
+            if sent_sha and sent_sha != current:
+                raise ApiError(409, f"{path} does not match {sent_sha}")
+            commit_sha, blob_sha = self._commit_file(repo, branch, parent, path, content, message)
+        body = {
+            "content": self._content_json(repo, path, blob_sha, branch, size=len(content)),
+            "commit": self._git_commit_json(repo, git_commit(repo.path, commit_sha)),
+        }
+        return (200 if current is not None else 201), body, {}
+
+    def _commit_file(
+        self, repo: HostedRepo, branch: str, parent: str | None, path: str, content: bytes, message: str
+    ) -> tuple[str, str]:
+        """Commit ``content`` at ``path`` on ``branch`` without touching the work tree."""
+        blob = run_git(repo.path, "hash-object", "-w", "--stdin", stdin=content).decode().strip()
+        with tempfile.TemporaryDirectory(prefix="fake-github-index-") as folder:
+            env = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
+            run_git(repo.path, "read-tree", *([parent] if parent else ["--empty"]), env=env)
+            run_git(repo.path, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            tree = run_git(repo.path, "write-tree", env=env).decode().strip()
+        now = f"@{int(time.time())} +0000"
+        identity = {
+            "GIT_AUTHOR_NAME": self.login, "GIT_AUTHOR_EMAIL": f"{self.login}@users.noreply.github.com",
+            "GIT_AUTHOR_DATE": now, "GIT_COMMITTER_NAME": "GitHub",
+            "GIT_COMMITTER_EMAIL": "noreply@github.com", "GIT_COMMITTER_DATE": now,
+        }
+        parents = ["-p", parent] if parent else []
+        commit = run_git(repo.path, "commit-tree", tree, *parents, "-m", message, env=identity).decode().strip()
+        run_git(repo.path, "update-ref", f"refs/heads/{branch}", commit, parent or _NULL_SHA)
+        return commit, blob
+
+    def _content_json(
+        self, repo: HostedRepo, path: str, sha: str, ref: str, *, kind: str = "blob",
+        data: bytes | None = None, size: int | None = None,
+    ) -> Json:
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        html = f"{self.html_base}/{repo.full_name}"
+        quoted = quote(path)
+        is_file = kind == "blob"
+        body: Json = {
+            "type": "file" if is_file else "dir",
+            "size": len(data) if data is not None else (size or 0),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "sha": sha,
+            "url": f"{api}/contents/{quoted}?ref={quote(ref)}",
+            "git_url": f"{api}/git/{'blobs' if is_file else 'trees'}/{sha}",
+            "html_url": f"{html}/{'blob' if is_file else 'tree'}/{quote(ref)}/{quoted}",
+            "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/{quote(ref)}/{quoted}"
+            if is_file else None,
+        }
+        body["_links"] = {"self": body["url"], "git": body["git_url"], "html": body["html_url"]}
+        if data is not None:
+            encoded = base64.b64encode(data).decode()
+            # GitHub wraps the base64 text at 60 characters.
+            body["content"] = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60)) + "\n"
+            body["encoding"] = "base64"
+        return body
+
+    def _git_commit_json(self, repo: HostedRepo, c: GitCommit) -> Json:
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        html = f"{self.html_base}/{repo.full_name}"
+        return {
+            "sha": c.sha,
+            "node_id": _node_id("Commit", c.sha),
+            "url": f"{api}/git/commits/{c.sha}",
+            "html_url": f"{html}/commit/{c.sha}",
+            "author": {"name": c.author_name, "email": c.author_email, "date": _iso(c.author_time)},
+            "committer": {"name": c.committer_name, "email": c.committer_email, "date": _iso(c.committer_time)},
+            "message": c.message,
+            "tree": {"sha": c.tree, "url": f"{api}/git/trees/{c.tree}"},
+            "parents": [
+                {"sha": p, "url": f"{api}/git/commits/{p}", "html_url": f"{html}/commit/{p}"} for p in c.parents
+            ],
+            "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
+        }
+
+    # -- issues -------------------------------------------------------------------------
+
+    def _route_issues(self, repo: HostedRepo, rest: list[str], record: RecordedRequest) -> tuple[int, Any, dict[str, str]]:
+        if not rest:
+            if record.method == "GET":
+                page = self._list_issues(repo, record)
+                return 200, page.items, _link(page.link)
+            if record.method == "POST":
+                return 201, self._create_issue(repo, record), {}
+            raise ApiError(404, "Not Found")
+        if len(rest) == 1 and rest[0].isdigit():
+            number = int(rest[0])
+            if record.method == "GET":
+                return 200, self._issue_json(repo, self._find_issue(repo, number)), {}
+            if record.method == "PATCH":
+                return 200, self._edit_issue(repo, number, record), {}
+        raise ApiError(404, "Not Found")
+
+    def _find_issue(self, repo: HostedRepo, number: int) -> _Issue:
+        with self._lock:
+            for issue in self._issues.get(repo.full_name.lower(), []):
+                if issue.number == number:
+                    return issue
+        raise ApiError(404, "Not Found")
+
+    def _list_issues(self, repo: HostedRepo, record: RecordedRequest) -> _Page:
+        query = record.query
+        state = query.get("state", "open")
+        if state not in ("open", "closed", "all"):
+            raise ApiError(422, f"Invalid value for state: {state!r}")
+        wanted = {label.strip().lower() for label in query.get("labels", "").split(",") if label.strip()}
+        creator = query.get("creator")
+        since = _parse_time("since", query.get("since"))
+        sort = query.get("sort", "created")
+        if sort not in ("created", "updated", "comments"):
+            raise ApiError(422, f"Invalid value for sort: {sort!r}")
+        direction = query.get("direction", "desc")
+        with self._lock:
+            issues = list(self._issues.get(repo.full_name.lower(), []))
+        selected = [
+            issue for issue in issues
+            if (state == "all" or issue.state == state)
+            and wanted <= {label.lower() for label in issue.labels}
+            and (creator is None or issue.user.lower() == creator.lower())
+            and (since is None or issue.updated_at >= since)
+        ]
+        key = {"created": lambda i: (i.created_at, i.number), "updated": lambda i: (i.updated_at, i.number),
+               "comments": lambda i: (0, i.number)}[sort]
+        selected.sort(key=key, reverse=direction != "asc")
+        page = self._paginate(selected, record, COMMITS_PER_PAGE, self.max_per_page)
+        return _Page([self._issue_json(repo, issue) for issue in page.items], page.link)
+
+    def _create_issue(self, repo: HostedRepo, record: RecordedRequest) -> Json:
+        data = record.json()
+        if not isinstance(data, dict):
+            raise ApiError(400, "Problems parsing JSON")
+        title = data.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise ApiError(422, "Validation Failed: title is missing")
+        body = data.get("body")
+        _check_issue_text(title, body)
+        labels = _label_names(data.get("labels", []))
+        with self._lock:
+            issue = self._new_issue(repo, title, body, labels, self.login)
+        return self._issue_json(repo, issue)
+
+    def _new_issue(self, repo: HostedRepo, title: str, body: str | None, labels: list[str], user: str) -> _Issue:
+        # Caller holds self._lock.
+        issues = self._issues.setdefault(repo.full_name.lower(), [])
+        now = datetime.now(timezone.utc)
+        issue = _Issue(len(issues) + 1, title, body, labels, "open", user, now, now)
+        issues.append(issue)
+        return issue
+
+    def _edit_issue(self, repo: HostedRepo, number: int, record: RecordedRequest) -> Json:
+        data = record.json()
+        if not isinstance(data, dict):
+            raise ApiError(400, "Problems parsing JSON")
+        issue = self._find_issue(repo, number)
+        title = data.get("title", issue.title)
+        body = data.get("body", issue.body)
+        if not isinstance(title, str) or not title.strip():
+            raise ApiError(422, "Validation Failed: title is missing")
+        _check_issue_text(title, body)
+        state = data.get("state", issue.state)
+        if state not in ("open", "closed"):
+            raise ApiError(422, f"Invalid value for state: {state!r}")
+        with self._lock:
+            issue.title, issue.body, issue.state = title, body, state
+            if "labels" in data:
+                issue.labels = _label_names(data["labels"])
+            issue.updated_at = datetime.now(timezone.utc)
+            issue.edits += 1
+        return self._issue_json(repo, issue)
+
+    def _issue_json(self, repo: HostedRepo, issue: _Issue) -> Json:
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        html = f"{self.html_base}/{repo.full_name}"
+        return {
+            "id": _stable_id(f"{repo.full_name}#{issue.number}"),
+            "node_id": _node_id("Issue", f"{repo.full_name}#{issue.number}"),
+            "number": issue.number,
+            "title": issue.title,
+            "body": issue.body,
+            "state": issue.state,
+            "state_reason": None,
+            "locked": False,
+            "labels": [self._label_json(repo, name) for name in issue.labels],
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "comments": 0,
+            "user": self._user_json(issue.user),
+            "author_association": "OWNER",
+            "created_at": _iso(issue.created_at),
+            "updated_at": _iso(issue.updated_at),
+            "closed_at": _iso(issue.updated_at) if issue.state == "closed" else None,
+            "url": f"{api}/issues/{issue.number}",
+            "html_url": f"{html}/issues/{issue.number}",
+            "repository_url": api,
+            "labels_url": f"{api}/issues/{issue.number}/labels{{/name}}",
+            "comments_url": f"{api}/issues/{issue.number}/comments",
+            "events_url": f"{api}/issues/{issue.number}/events",
+            # Only this fake's bookkeeping: how often the issue was edited.
+            "x_edits": issue.edits,
+        }
+
+    def _label_json(self, repo: HostedRepo, name: str) -> Json:
+        return {
+            "id": _stable_id(f"{repo.full_name}:label:{name}"),
+            "node_id": _node_id("Label", f"{repo.full_name}:{name}"),
+            "url": f"{self.base_url}/repos/{repo.full_name}/labels/{quote(name)}",
+            "name": name,
+            "color": "ededed",
+            "default": False,
+            "description": None,
+        }
 
     def _paginate(self, items: list[Any], record: RecordedRequest, default: int, maximum: int) -> _Page:
         """GitHub-style page/per_page slicing plus the ``Link`` header for it."""
@@ -611,6 +980,69 @@ class FakeGitHub:
         return {"resources": {"core": core, "search": search, "graphql": graphql}, "rate": core}
 
 
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Paths given to git are literal, never globs.
+_LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+ISSUE_TITLE_LIMIT = 256
+ISSUE_BODY_LIMIT = 65_536
+
+
+@dataclass
+class _Issue:
+    number: int
+    title: str
+    body: str | None
+    labels: list[str]
+    state: str
+    user: str
+    created_at: datetime
+    updated_at: datetime
+    edits: int = 0
+
+
+def _check_issue_text(title: str, body: Any) -> None:
+    if len(title) > ISSUE_TITLE_LIMIT:
+        raise ApiError(422, f"Validation Failed: title is too long (maximum is {ISSUE_TITLE_LIMIT} characters)")
+    if body is not None and not isinstance(body, str):
+        raise ApiError(422, "Validation Failed: body must be a string")
+    if body is not None and len(body) > ISSUE_BODY_LIMIT:
+        raise ApiError(422, f"Validation Failed: body is too long (maximum is {ISSUE_BODY_LIMIT} characters)")
+
+
+def _label_names(labels: Any) -> list[str]:
+    if not isinstance(labels, list):
+        raise ApiError(422, "Validation Failed: labels must be a list")
+    names = []
+    for label in labels:
+        name = label.get("name") if isinstance(label, dict) else label
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError(422, f"Validation Failed: invalid label {label!r}")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _ls_tree(repo_path: Path, treeish: str, *paths: str) -> list[tuple[str, str, str, str]]:
+    """``git ls-tree -z``: (mode, type, sha, path) per entry."""
+    out = run_git(repo_path, "ls-tree", "-z", treeish, "--", *paths, env=_LITERAL)
+    entries = []
+    for record in out.split(b"\0"):
+        if record:
+            meta, _, name = _text(record).partition("\t")
+            mode, kind, sha = meta.split()
+            entries.append((mode, kind, sha, name))
+    return entries
+
+
+def _tree_entry(repo_path: Path, commit: str, path: str) -> tuple[str, str, str, str] | None:
+    """The tree entry at ``path`` in ``commit`` (a blob or a tree), or None."""
+    path = path.strip("/")
+    if not path:
+        return None
+    matches = [entry for entry in _ls_tree(repo_path, commit, path) if entry[3] == path]
+    return matches[0] if matches else None
+
+
 def _link(value: str | None) -> dict[str, str]:
     return {"Link": value} if value else {}
 
@@ -650,10 +1082,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)  # drain it so the connection stays usable
+        raw = self.rfile.read(length) if length else b""  # read it all so the connection stays usable
         authorization = self.headers.get("Authorization")
-        status, headers, body = self.server.fake.handle(self.command, self.path, authorization)
+        status, headers, body = self.server.fake.handle(self.command, self.path, authorization, raw)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
