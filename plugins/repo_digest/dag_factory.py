@@ -102,9 +102,10 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
                 entry, run_day(entry, context), frame, DigestStore(), max_map_length=max_map_length
             )
 
-        # The pool bounds concurrent LLM calls across all repos; each instance makes its
-        # calls one after another.
-        @task(map_index_template="{{ commit_label }}", retries=2, pool=LLM_POOL)
+        # The pool bounds concurrent LLM calls across all repos: an instance makes up to
+        # LLM_CALLS_PER_TASK calls at once and takes as many slots.
+        @task(map_index_template="{{ commit_label }}", retries=2, pool=LLM_POOL,
+              pool_slots=pipeline.LLM_CALLS_PER_TASK)  # fmt: skip
         def llm_analyze(batch: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
             from airflow.sdk.exceptions import AirflowFailException
 

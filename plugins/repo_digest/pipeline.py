@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_MAP_LENGTH = 1024
+# Commits per llm_analyze instance, and how many of them it analyses at once. Each
+# instance takes that many slots of the llm_api pool, so the pool still bounds the number
+# of LLM calls in flight (16 slots: 4 instances of 4 calls).
+ANALYSIS_BATCH_SIZE = int(os.environ.get("REPO_DIGEST_BATCH_SIZE", "8"))
+LLM_CALLS_PER_TASK = int(os.environ.get("REPO_DIGEST_LLM_CALLS_PER_TASK", "4"))
+MAX_ANALYSIS_BATCHES = 64
 # What of a commit's budget the prompt around the patches takes (instructions, answer
 # schema, metadata, file list); the LLM analyzer trims further if a prompt needs more.
 PROMPT_RESERVE_TOKENS = 3_000
@@ -92,15 +99,20 @@ def _open_source(entry: RepoEntry, window: Any) -> tuple[list[CommitRecord], Cal
 
 
 # --- chunk_diffs ---------------------------------------------------------------------
-def batch_shas(shas: Sequence[str], max_map_length: int = DEFAULT_MAX_MAP_LENGTH) -> list[list[str]]:
-    """Split commits into at most ``max_map_length`` batches, one commit each when they fit.
+def batch_shas(shas: Sequence[str], max_map_length: int = DEFAULT_MAX_MAP_LENGTH,
+               batch_size: int | None = None, max_batches: int | None = None) -> list[list[str]]:  # fmt: skip
+    """Split a day's commits into the batches llm_analyze is mapped over.
 
-    Airflow fails a run whose mapped task would get more than ``[core] max_map_length``
-    instances; a 2,000-commit day becomes 1,000 batches of two.
+    A task instance costs seconds of start-up (a process, the DAG parse, LangChain's
+    import), so each takes ``batch_size`` commits and analyses several at once; a big day
+    takes bigger batches so that it needs at most ``max_batches`` instances, and never more
+    than Airflow's ``[core] max_map_length`` (beyond which the run fails).
     """
     if not shas:
         return []
-    size = max(1, math.ceil(len(shas) / max_map_length))
+    batch_size = batch_size or ANALYSIS_BATCH_SIZE
+    max_batches = min(max_batches or MAX_ANALYSIS_BATCHES, max_map_length)
+    size = max(batch_size, math.ceil(len(shas) / max_batches))
     return [list(shas[i : i + size]) for i in range(0, len(shas), size)]
 
 
@@ -148,6 +160,7 @@ def analyze_batch(
     *,
     force: bool = False,
     chat_factory: ChatFactory | None = None,
+    calls_at_once: int | None = None,
 ) -> list[dict[str, Any]]:
     """Analyse each commit of a batch; the records go back over XCom (small, JSON).
 
@@ -166,8 +179,8 @@ def analyze_batch(
 
         prompt = load_prompt(llm.PROMPT_NAME, entry.language)
         cache = AnalysisCache(store, entry.repo, settings.model, prompt.content_hash, entry.language)
-    results = []
-    for sha in batch["shas"]:
+
+    def analyze_one(sha: str) -> dict[str, Any]:
         analysis_input = load_input(store, entry, day, sha)
         analysis = analyze_by_rules(analysis_input, entry.language)
         source = "rules"
@@ -186,8 +199,22 @@ def analyze_batch(
                     cache.put(analysis)
         log.info("%s %s: %s, %s (%s%s)", entry.repo, sha[:7], analysis.importance, analysis.change_types[0], source,
                  f": {analysis.fallback_reason}" if analysis.fallback_reason else "")  # fmt: skip
-        results.append(analysis.model_dump(mode="json"))
-    return results
+        return analysis.model_dump(mode="json")
+
+    shas = list(batch["shas"])
+    workers = max(1, min(calls_at_once or LLM_CALLS_PER_TASK, len(shas)))
+    if workers == 1:
+        return [analyze_one(sha) for sha in shas]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as executor:
+        futures = [executor.submit(analyze_one, sha) for sha in shas]
+        try:
+            return [future.result() for future in futures]  # in the batch's order
+        except BaseException:
+            # A refused key fails every commit alike: stop asking.
+            executor.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 # --- aggregate_stats -----------------------------------------------------------------

@@ -5,18 +5,26 @@ import pytest
 from repo_digest.pipeline import batch_label, batch_shas
 
 
-def test_one_commit_per_batch_while_they_fit():
-    shas = [f"{i:040d}" for i in range(1024)]
-    batches = batch_shas(shas, 1024)
-    assert len(batches) == 1024 and all(len(b) == 1 for b in batches)
+def shas(count: int) -> list[str]:
+    return [f"{i:040d}" for i in range(count)]
 
 
-@pytest.mark.parametrize(("count", "limit"), [(2000, 1024), (1025, 1024), (5, 2), (10_001, 1024)])
-def test_more_commits_than_max_map_length_are_batched_without_loss(count, limit):
-    shas = [f"{i:040d}" for i in range(count)]
-    batches = batch_shas(shas, limit)
-    assert len(batches) <= limit
-    assert [sha for batch in batches for sha in batch] == shas
+@pytest.mark.parametrize(("count", "batches"), [(1, 1), (8, 1), (9, 2), (20, 3), (200, 25)])
+def test_small_days_go_in_batches_of_eight(count, batches):
+    result = batch_shas(shas(count), 1024, batch_size=8, max_batches=64)
+    assert len(result) == batches and max(len(b) for b in result) <= 8
+
+
+@pytest.mark.parametrize(("count", "limit"), [(2000, 1024), (10_001, 1024), (5000, 16)])
+def test_big_days_take_bigger_batches_within_the_limits_and_lose_nothing(count, limit):
+    result = batch_shas(shas(count), limit, batch_size=8, max_batches=64)
+    assert len(result) <= min(64, limit)
+    assert [sha for batch in result for sha in batch] == shas(count)
+
+
+def test_one_commit_per_instance_when_asked():
+    result = batch_shas(shas(1024), 1024, batch_size=1, max_batches=1024)
+    assert len(result) == 1024 and all(len(b) == 1 for b in result)
 
 
 def test_no_commits_no_batches():
