@@ -149,7 +149,9 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
 
         asset = digest_asset(entry)
 
-        @task(retries=2, outlets=[asset])
+        # One publish of this repo at a time: two runs of the same day (a manual trigger
+        # during a backfill) then leave both files from one run, never a mix of the two.
+        @task(retries=2, outlets=[asset], max_active_tis_per_dag=1)
         def publish(digest: dict[str, Any], markdown: str, **context: Any) -> dict[str, str]:
             from repo_digest.digest import Digest
 

@@ -61,6 +61,7 @@ def test_dag_shape(monkeypatch, airflow_db):
     assert dag.get_task("aggregate_stats").trigger_rule == "none_failed"
     assert dag.get_task("fetch_commits").retries >= 1
     assert all(task.on_failure_callback for task in dag.tasks)  # alerts.notify_failure
+    assert dag.get_task("publish").max_active_tis_per_dag == 1
 
 
 def test_a_bad_entry_is_isolated_and_reported(monkeypatch, airflow_db):
