@@ -129,7 +129,8 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
 
         # none_failed: a day without commits maps over nothing, which skips llm_analyze;
         # the digest of an empty day must still be written.
-        @task(trigger_rule="none_failed")
+        # multiple_outputs=False: a dict return type would also push every key as its own XCom.
+        @task(trigger_rule="none_failed", multiple_outputs=False)
         def aggregate_stats(frame: Any, analyses: Any, **context: Any) -> dict[str, Any]:
             branch = context["ti"].xcom_pull(task_ids="fetch_commits", key="branch")
             # Indexing, not iterating: iteration finds the end by a failed lookup that
@@ -151,7 +152,7 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
 
         # One publish of this repo at a time: two runs of the same day (a manual trigger
         # during a backfill) then leave both files from one run, never a mix of the two.
-        @task(retries=2, outlets=[asset], max_active_tis_per_dag=1)
+        @task(retries=2, outlets=[asset], max_active_tis_per_dag=1, multiple_outputs=False)
         def publish(digest: dict[str, Any], markdown: str, **context: Any) -> dict[str, str]:
             from repo_digest.digest import Digest
 

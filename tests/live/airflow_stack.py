@@ -24,6 +24,11 @@ down; the database and folder left behind, named after the dead owner's pid, are
 the next stack's start.
 
 Set ``REPO_DIGEST_LIVE_KEEP=1`` to keep the temporary folder (AIRFLOW_HOME, logs, store).
+
+Other topologies extend it (scripts/celery_topology.py: CeleryExecutor with Celery workers):
+``executor`` names the executor; a subclass adds processes with ``process_specs`` (each may
+carry environment of its own), settings with ``_make_env``, and readiness checks with
+``_wait_ready``. Every process it spawns is stopped like the three servers.
 """
 
 from __future__ import annotations
@@ -235,9 +240,11 @@ class AirflowStack:
         pg_user: str = "postgres",
         startup_timeout: float = 180.0,
         keep_tmp: bool | None = None,
+        executor: str = "LocalExecutor",
     ) -> None:
         self.project = Path(project).resolve()
         self.extra_env = dict(extra_env or {})
+        self.executor = executor
         self.pg = {"host": pg_host, "port": pg_port, "user": pg_user}
         self.startup_timeout = startup_timeout
         self.keep_tmp = os.environ.get("REPO_DIGEST_LIVE_KEEP") == "1" if keep_tmp is None else keep_tmp
@@ -305,6 +312,8 @@ class AirflowStack:
         self.logs_dir.mkdir()
         self.port = free_port()
         self.env = self._make_env()
+        # A file we write, so the password is known (Airflow only adds missing users to it).
+        self.passwords_file.write_text(json.dumps({ADMIN_USER: self.password}))
 
         step = time.monotonic()
         with self._pg() as conn, conn.cursor() as cur:
@@ -317,13 +326,11 @@ class AirflowStack:
         self.timings["db_migrate"] = time.monotonic() - step
 
         step = time.monotonic()
-        api_args = ["api-server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
-        self._spawn("api-server", api_args)
-        self._spawn("scheduler", ["scheduler"])
-        self._spawn("dag-processor", ["dag-processor"])
+        for name, args, env in self.process_specs():
+            self._spawn(name, args, env)
         # While the processes boot: the pool the DAGs' tasks use.
         self.admin("setup")
-        self._wait_healthy(step)
+        self._wait_ready(step)
         self.timings["processes_ready"] = time.monotonic() - step
         self.timings["total"] = time.monotonic() - started
 
@@ -346,12 +353,25 @@ class AirflowStack:
                     _LIVE.discard(self)
                 _remove_sigterm_guard()
 
+    @property
+    def passwords_file(self) -> Path:
+        assert self.tmp is not None, "stack not started"
+        return self.tmp / "simple_auth_manager_passwords.json"
+
+    def process_specs(self) -> list[tuple[str, list[str], dict[str, str]]]:
+        """The long-running processes: (name, ``airflow`` arguments, environment of its own)."""
+        api_args = ["api-server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+        return [
+            ("api-server", api_args, {}),
+            ("scheduler", ["scheduler"], {}),
+            ("dag-processor", ["dag-processor"], {}),
+        ]
+
     def _make_env(self) -> dict[str, str]:
+        """The environment every child process shares. Builds it only: creates no file."""
         from cryptography.fernet import Fernet
 
         assert self.tmp is not None
-        passwords = self.tmp / "simple_auth_manager_passwords.json"
-        passwords.write_text(json.dumps({ADMIN_USER: self.password}))
         inherited = {
             key: value
             for key, value in os.environ.items()
@@ -362,7 +382,7 @@ class AirflowStack:
             **inherited,
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.sql_alchemy_conn,
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": self.executor,
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.project / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.project / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -378,8 +398,7 @@ class AirflowStack:
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
             ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
-            # A file we write, so the password is known (Airflow only adds missing users to it).
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
             **FAST_SETTINGS,
             "REPO_DIGEST_STORE": str(self.tmp / "digests"),
             "REPO_DIGEST_GIT_CACHE": str(self.tmp / "git-cache"),
@@ -399,12 +418,12 @@ class AirflowStack:
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], env: Mapping[str, str] | None = None) -> None:
         log = (self.logs_dir / f"{name}.log").open("ab")
         self._log_files.append(log)
         self._procs[name] = subprocess.Popen(
             [str(BIN / "airflow"), *args],
-            env=self.env,
+            env={**self.env, **(env or {})},
             cwd=self.tmp,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -412,6 +431,10 @@ class AirflowStack:
             start_new_session=True,  # its own process group
             preexec_fn=_term_when_parent_dies,
         )
+
+    def _wait_ready(self, since: float) -> None:
+        """Return once every process is ready; a subclass adds its own checks."""
+        self._wait_healthy(since)
 
     def _wait_healthy(self, since: float) -> None:
         deadline = since + self.startup_timeout
