@@ -87,7 +87,10 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
         default_args=_default_args(),
     ) as dag:
 
-        @task(retries=3, retry_delay=dt.timedelta(minutes=1), retry_exponential_backoff=True)
+        # A rate limit can take up to an hour to reset: tries at about 0, 1, 3, 7, 15, 31 and
+        # 61 minutes outlast it. Permanent errors (bad token, missing repo) fail at once.
+        @task(retries=6, retry_delay=dt.timedelta(minutes=1), retry_exponential_backoff=True,
+              max_retry_delay=dt.timedelta(minutes=30))  # fmt: skip
         def fetch_commits(**context: Any):  # -> pd.DataFrame (annotation would import pandas at parse)
             frame, branch = pipeline.fetch_day(entry, run_day(entry, context), DigestStore())
             context["ti"].xcom_push(key="branch", value=branch)

@@ -204,6 +204,7 @@ def prepare_input(
         budget_tokens=budget_tokens,
         patch_tokens=budget_tokens - remaining,
         coverage=Coverage(
-            files_total=len(excerpts), files_analysed=analysed, files_clipped=clipped, skipped=skipped
+            files_total=len(excerpts), files_analysed=analysed, files_clipped=clipped, skipped=skipped,
+            files_truncated=detail.files_truncated,
         ),
     )

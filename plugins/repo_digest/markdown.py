@@ -90,7 +90,9 @@ def md_code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-_CODE_SPAN_RE = re.compile(r"`([^`]+)`")
+# A code span as CommonMark reads one: a run of backticks, then the shortest text up to a
+# run of the same length ("`` a `b` ``" is one span, as the rule-based writer quotes paths).
+_CODE_SPAN_RE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 
 
 def _text_piece(piece: str) -> str:
@@ -113,10 +115,13 @@ def md_prose(text: str) -> str:
     out: list[str] = []
     position = 0
     for match in _CODE_SPAN_RE.finditer(text):
-        if not match.group(1).strip():
+        content = match.group(2)
+        if not content.strip():
             continue
+        if content[0] == " " and content[-1] == " ":  # CommonMark strips one space on each side
+            content = content[1:-1]
         out.append(_text_piece(text[position : match.start()]))
-        out.append(md_code(match.group(1)))
+        out.append(md_code(content))
         position = match.end()
     out.append(_text_piece(text[position:]))
     return "".join(out).strip()

@@ -66,14 +66,28 @@ def cached_detail(
 
 
 def fetch_day(entry: RepoEntry, day: dt.date, store: DigestStore) -> tuple[pd.DataFrame, str]:
-    """The day's commit table (details cached in the store) and the branch it was read from."""
+    """The day's commit table (details cached in the store) and the branch it was read from.
+
+    A failure is a SourceError naming the repository, what failed and how to recover; one
+    that no retry can fix (credentials, a repository or branch that does not exist) fails
+    the task at once (AirflowFailException) instead of spending its retries.
+    """
+    from repo_digest.sources import SourceError
+
     window = window_for_day(day, entry.timezone)
-    listed, fetch, branch = _open_source(entry, window)
-    records, hits = [], 0
-    for record in listed:
-        detail, hit = cached_detail(store, entry.repo, record.sha, fetch)
-        hits += hit
-        records.append(with_stats(record, detail))
+    try:
+        listed, fetch, branch = _open_source(entry, window)
+        records, hits = [], 0
+        for record in listed:
+            detail, hit = cached_detail(store, entry.repo, record.sha, fetch)
+            hits += hit
+            records.append(with_stats(record, detail))
+    except SourceError as exc:
+        if not exc.permanent:
+            raise
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc
     log.info(
         "%s %s: %d commits on branch %s in [%s, %s) UTC; %d commit details from cache",
         entry.repo, day, len(records), branch, window.start, window.end, hits,
@@ -85,10 +99,18 @@ def _open_source(entry: RepoEntry, window: Any) -> tuple[list[CommitRecord], Cal
     if entry.source == "github":
         from repo_digest.sources import github
 
-        repository = github.github_client(entry.github_conn_id).get_repo(entry.repo)
-        branch = entry.branch or repository.default_branch
-        listed = github.list_day_commits(repository, branch, window)
-        return listed, lambda sha: github.fetch_detail(repository, sha), branch
+        errors = github.ErrorContext(entry.repo, entry.github_conn_id, entry.branch)
+        with errors:
+            repository = github.github_client(entry.github_conn_id).get_repo(entry.repo)
+            branch = errors.branch = entry.branch or repository.default_branch
+            listed = github.list_day_commits(repository, branch, window)
+
+        def fetch(sha: str) -> CommitDetail:
+            errors.sha = sha
+            with errors:
+                return github.fetch_detail(repository, sha)
+
+        return listed, fetch, branch
     from repo_digest.sources import git
 
     assert entry.url is not None  # guaranteed by RepoEntry's validation
@@ -249,12 +271,30 @@ def aggregate(
 
 # --- publish -------------------------------------------------------------------------
 def publish_to_store(digest: Digest, markdown: str, store: DigestStore) -> dict[str, str]:
-    """Write the Markdown and its JSON data; a rerun replaces both, atomically, never duplicates."""
+    """Write the Markdown and its JSON data; a rerun replaces both, atomically, never duplicates.
+
+    The two files are always of one run: the day's lock keeps two writers from
+    interleaving them, and when the Markdown cannot be written the JSON written just
+    before is put back as it was (or removed), so no half-published digest is visible
+    (the combined report reads the JSON).
+    """
     json_path = store.digest_path(digest.repo, digest.day, ".json")
     markdown_path = store.digest_path(digest.repo, digest.day, ".md")
-    # JSON first: a reader that finds the Markdown can always find the data that made it.
-    store.write_text(json_path, digest.model_dump_json(indent=2) + "\n")
-    store.write_text(markdown_path, markdown)
+    with store.day_lock(digest.repo, digest.day):
+        previous_json = store.read_text_if_exists(json_path)
+        # JSON first: a reader that finds the Markdown can always find the data that made it.
+        store.write_text(json_path, digest.model_dump_json(indent=2) + "\n")
+        try:
+            store.write_text(markdown_path, markdown)
+        except BaseException:
+            try:
+                if previous_json is None:
+                    store.delete(json_path)
+                else:
+                    store.write_text(json_path, previous_json)
+            except Exception:
+                log.exception("Could not put back %s after the Markdown failed", json_path)
+            raise
     return {"markdown": str(markdown_path), "json": str(json_path)}
 
 

@@ -200,9 +200,11 @@ def _coverage(coverage: Coverage | None, t: _Text) -> str | None:
     if coverage is None:
         return None
     complete = coverage.files_analysed >= coverage.files_total and not coverage.files_clipped
-    if complete and not coverage.skipped:
+    if complete and not coverage.skipped and not coverage.files_truncated:
         return None
     clauses = [t("coverage.analysed", analysed=coverage.files_analysed, total=coverage.files_total)]
+    if coverage.files_truncated:
+        clauses.append(t("coverage.truncated", total=coverage.files_total))
     if coverage.files_clipped:
         clauses.append(t("coverage.clipped", clipped=coverage.files_clipped))
     if coverage.skipped:

@@ -29,7 +29,8 @@ over 65,536 characters are 422, labels filter with AND, and lists page like the 
 Behaviour copied from GitHub because clients depend on it: ``since``/``until`` filter on
 the committer date and are both inclusive; lists page with a ``Link`` header (30 per
 page by default, at most ``max_per_page``); a commit's files page separately (300 per
-page, at most 300); a merge is diffed against its first parent; patches carry no
+page, at most 300) and stop at 3,000 (``max_commit_files``; the rest are left out
+silently); a merge is diffed against its first parent; patches carry no
 ``diff --git``/``---``/``+++`` headers and are absent for binary files; an unknown ref is
 404 on the list and 422 on the single commit; an empty repository is 409.
 
@@ -70,6 +71,7 @@ from tests.fakes.git_fixture import GitError, run_git
 DOCS_URL = "https://docs.github.com/rest"
 COMMITS_PER_PAGE = 30  # GitHub's default page size for lists
 FILES_PER_PAGE = 300  # GitHub's default and maximum for a commit's files
+MAX_COMMIT_FILES = 3000  # GitHub lists at most this many files of one commit
 RATE_LIMIT = 5000
 
 Json = dict[str, Any]
@@ -333,8 +335,10 @@ class FakeGitHub:
         html_base: str = "https://github.com",
         max_patch_chars: int | None = None,
         login: str = "repo-digest-bot",
+        max_commit_files: int = MAX_COMMIT_FILES,
     ) -> None:
         self.token = token
+        self.max_commit_files = max_commit_files
         self.login = login  # the user the token belongs to (GET /user, issue authors)
         self.max_per_page = max_per_page
         self.html_base = html_base.rstrip("/")
@@ -569,7 +573,7 @@ class FakeGitHub:
         changes = git_changes(repo.path, commit)
         additions = sum(change.additions for change in changes)
         deletions = sum(change.deletions for change in changes)
-        page = self._paginate(list(changes), record, FILES_PER_PAGE, FILES_PER_PAGE)
+        page = self._paginate(list(changes)[: self.max_commit_files], record, FILES_PER_PAGE, FILES_PER_PAGE)
         body = self._commit_json(repo, commit)
         body["stats"] = {"total": additions + deletions, "additions": additions, "deletions": deletions}
         body["files"] = [self._file_json(repo, commit, change) for change in page.items]

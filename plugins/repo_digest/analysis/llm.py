@@ -232,6 +232,8 @@ def invoke_structured(settings: LLMSettings, messages: list[tuple[str, str]], ma
             raise AnswerProblem("the answer was cut off (finish_reason=length)") from None
         except openai.BadRequestError as exc:
             raise AnswerProblem(f"HTTP 400: {_message(exc)}") from None
+        except openai.APIStatusError as exc:  # any other refusal of this request (413, 422, ...)
+            raise AnswerProblem(f"HTTP {_http_status(exc)}: {_message(exc)}") from None
         except (OutputParserException, ValidationError, json.JSONDecodeError) as exc:
             raise AnswerProblem(f"invalid answer: {str(exc).splitlines()[0][:200]}") from None
         return _parsed(result, stats)

@@ -68,6 +68,8 @@ class Coverage(BaseModel):
     files_analysed: int
     files_clipped: int = 0
     skipped: list[SkippedFile] = Field(default_factory=list)
+    # The source listed only part of the commit's files (GitHub stops at 3,000).
+    files_truncated: bool = False
 
 
 class LLMUsage(BaseModel):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from repo_digest.commits import CommitDetail, CommitRecord, FileChange, FileStatus, pr_number_of, title_of
+from repo_digest.sources import SourceError
 from repo_digest.window import DayWindow
 
 MAX_PATCH_CHARS = 1_000_000
@@ -23,7 +24,7 @@ _GITHUB_URL_RE = re.compile(r"^(?:https?://|ssh://git@|git@)github\.com[/:]([^/]
 _STATUS: dict[str, FileStatus] = {"A": "added", "M": "modified", "D": "removed", "R": "renamed", "C": "copied"}
 
 
-class GitError(RuntimeError):
+class GitError(SourceError):
     pass
 
 
@@ -122,7 +123,11 @@ def list_day_commits(mirror: Path, branch: str, window: DayWindow, url: str) -> 
         branches = _git(mirror, "for-each-ref", "--format=%(refname:short)", "refs/heads/").decode().split()
         if not branches:  # an empty repository has no commits on any day
             return []
-        raise GitError(f"branch {branch!r} does not exist in {url}; its branches: {', '.join(branches[:20])}")
+        raise GitError(
+            f"branch {branch!r} does not exist in {url}; its branches: {', '.join(branches[:20])}. Fix 'branch' "
+            "of this repo in repo_digest_repos (leave it out for the default branch), then clear fetch_commits.",
+            permanent=True,
+        )
     since = int(window.start.timestamp()) - _SINCE_MARGIN_SECONDS
     output = _git(mirror, "log", f"--since=@{since}", f"--format={_LOG_FORMAT}", f"refs/heads/{branch}", "--")
     return [record for record in _parse_log(output, url) if window.contains(record.committer_date)]

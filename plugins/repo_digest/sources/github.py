@@ -5,11 +5,14 @@ Only called inside tasks: the hook and the client are created there, never at pa
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from repo_digest.commits import CommitDetail, CommitRecord, FileChange, pr_number_of, title_of
+from repo_digest.sources import SourceError
 from repo_digest.window import DayWindow
 
 if TYPE_CHECKING:
@@ -29,6 +32,10 @@ REQUEST_TIMEOUT = 30
 # GitHub lists at most 3,000 files of a commit.
 GITHUB_FILE_LIMIT = 3000
 MAX_PATCH_CHARS = 1_000_000
+
+
+class GitHubError(SourceError):
+    """A GitHub request failed; see :class:`ErrorContext` for the wording."""
 
 
 def _retry() -> object:
@@ -102,8 +109,16 @@ def list_day_commits(repo: Repository, branch: str, window: DayWindow) -> list[C
     GitHub filters since/until on the committer date with both ends inclusive; the window
     is half-open, so we filter again exactly.
     """
+    from github import GithubException
+
     listing = repo.get_commits(sha=branch, since=window.start, until=window.end)
-    return [record for record in map(_record, listing) if window.contains(record.committer_date)]
+    try:
+        return [record for record in map(_record, listing) if window.contains(record.committer_date)]
+    except GithubException as exc:
+        if exc.status == 409 and "empty" in _message(exc).lower():  # "Git Repository is empty."
+            log.info("%s is an empty repository: no commits on any day", repo.full_name)
+            return []
+        raise
 
 
 def _file_change(file: object) -> FileChange:
@@ -129,3 +144,114 @@ def fetch_detail(repo: Repository, sha: str) -> CommitDetail:
     """Files, stats and patches of one commit: one request, more for commits with over 300 files."""
     files = [_file_change(file) for file in repo.get_commit(sha).files]
     return CommitDetail(sha=sha, files=files, files_truncated=len(files) >= GITHUB_FILE_LIMIT)
+
+
+# --- errors as the task log shows them ---------------------------------------------------
+def _message(exc: Any) -> str:
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict) and data.get("message"):
+        return str(data["message"])[:300]
+    return (getattr(exc, "message", None) or str(exc)).splitlines()[0][:300]
+
+
+def _header(exc: Any, name: str) -> str | None:
+    for key, value in (getattr(exc, "headers", None) or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+class ErrorContext:
+    """Turns PyGithub's and requests' errors into :class:`GitHubError` naming the repository,
+    the branch or commit, the connection, what failed and how to recover.
+
+    ``with context:`` around every GitHub call of a task; ``branch`` and ``sha`` say what
+    is being read. The token never appears: the messages are built from the response.
+    """
+
+    def __init__(self, repo: str, conn_id: str, branch: str | None = None) -> None:
+        self.repo = repo
+        self.conn_id = conn_id
+        self.branch = branch
+        self.sha: str | None = None
+
+    def __enter__(self) -> ErrorContext:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        if exc is None or isinstance(exc, SourceError):
+            return
+        explained = self.explain(exc)
+        if explained is not None:
+            raise explained from exc
+
+    def explain(self, exc: BaseException) -> GitHubError | None:
+        import requests
+        from github import BadCredentialsException, GithubException, RateLimitExceededException
+
+        repo, conn = self.repo, f"Airflow connection {self.conn_id!r}"
+        clear = "then clear fetch_commits of this run"
+        kept = "Nothing was published; the commit details already read are cached."
+        if isinstance(exc, RateLimitExceededException):
+            return GitHubError(f"{repo}: {self._rate_limit(exc)} {kept} Airflow retries fetch_commits later; "
+                               f"if its retries run out first, clear it after the reset.")  # fmt: skip
+        if isinstance(exc, BadCredentialsException):
+            return GitHubError(
+                f"{repo}: GitHub refused the credentials of {conn} (HTTP 401: {_message(exc)}). Fix the connection "
+                f"(type 'github', password = a token that can read the repository's contents), {clear}.",
+                permanent=True,
+            )
+        if isinstance(exc, GithubException):
+            status, message = exc.status, _message(exc)
+            if status == 403:
+                return GitHubError(
+                    f"{repo}: GitHub refused access with {conn} (HTTP 403: {message}). Give the token read access "
+                    f"to the repository's contents (or check the organisation's token policy), {clear}.",
+                    permanent=True,
+                )
+            if status in (404, 422) and "no commit found" in message.lower():
+                if self.sha is not None:  # listed a moment ago, gone now: history rewritten during the run
+                    return GitHubError(
+                        f"{repo}: commit {self.sha} was listed but can no longer be read (HTTP {status}: {message}); "
+                        f"the branch was probably force-pushed during the run. {kept} Airflow retries fetch_commits, "
+                        "which lists the day again."
+                    )
+                return GitHubError(
+                    f"{repo}: branch {self.branch!r} does not exist on GitHub (HTTP {status}: {message}). Fix 'branch' "
+                    f"of this repo in repo_digest_repos (leave it out for the default branch), {clear}.",
+                    permanent=True,
+                )
+            if status == 404:
+                return GitHubError(
+                    f"{repo}: GitHub has no repository {repo!r} that {conn} can see (HTTP 404: {message}). Check "
+                    "'repo' in repo_digest_repos; a private repository also answers 404 to a token that cannot read "
+                    f"it. Fix the entry or the token, {clear}.",
+                    permanent=True,
+                )
+            where = f"commit {self.sha}" if self.sha else f"the commits of branch {self.branch!r}"
+            return GitHubError(f"{repo}: GitHub failed while reading {where} (HTTP {status}: {message}). {kept} "
+                               "Airflow retries fetch_commits; if the retries run out, clear it later.")  # fmt: skip
+        if isinstance(exc, requests.RequestException):
+            reason = str(exc).splitlines()[0][:300]
+            return GitHubError(
+                f"{repo}: GitHub could not be read ({type(exc).__name__}: {reason}), even after retrying each request "
+                f"with back-off: GitHub or the network is failing. {kept} Airflow retries fetch_commits; if the "
+                "retries run out, clear it once GitHub answers again."
+            )
+        return None
+
+    def _rate_limit(self, exc: Any) -> str:
+        from github import RateLimitExceededExceedsMaxWait
+
+        reset = _header(exc, "x-ratelimit-reset")
+        limit = f"GitHub's API rate limit for Airflow connection {self.conn_id!r} is used up"
+        if reset and reset.isdigit():
+            moment = dt.datetime.fromtimestamp(int(reset), dt.UTC)
+            seconds = max(0.0, (moment - dt.datetime.now(dt.UTC)).total_seconds())
+            limit += f" until {moment:%Y-%m-%d %H:%M:%S} UTC ({seconds:.0f} s from now)"
+        limit += f" (HTTP {getattr(exc, 'status', '?')}: {_message(exc)})"
+        if isinstance(exc, RateLimitExceededExceedsMaxWait):
+            return (f"{limit}: longer than the {MAX_RATE_LIMIT_WAIT:.0f} s a task may wait for it "
+                    "(REPO_DIGEST_GITHUB_MAX_WAIT), so this try stops instead of holding a worker slot.")  # fmt: skip
+        return f"{limit}, still after the waits this task may make."
