@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
+from repo_digest.names import check_branch, check_conn_id, check_repo
 from repo_digest.publishers.targets import PublishTargets, publish_error
 
 VARIABLE_KEY = "repo_digest_repos"
@@ -23,12 +24,7 @@ VARIABLE_KEY = "repo_digest_repos"
 DEFAULT_BUDGET_TOKENS = 12_000
 DAG_ID_PREFIX = "repo_digest__"
 
-_OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38})$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CONN_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
-# What `git check-ref-format` refuses, in the forms users actually mistype.
-_BAD_REF_RE = re.compile(r"(\.\.|[\s~^:?*\[\\]|@\{|//|^[-/.]|[/.]$|\.lock$)")
 
 
 class RepoEntry(BaseModel):
@@ -59,21 +55,7 @@ class RepoEntry(BaseModel):
     @field_validator("repo", mode="before")
     @classmethod
     def _check_repo(cls, value: Any) -> str:
-        if not isinstance(value, str):
-            raise ValueError("must be a string 'owner/name'")
-        parts = value.split("/")
-        if len(parts) != 2:
-            raise ValueError("must be 'owner/name' with exactly one '/'")
-        owner, name = parts
-        if not _OWNER_RE.fullmatch(owner):
-            raise ValueError(
-                f"owner {owner!r} must be 1-39 letters, digits, '-' or '_', starting with a letter or digit"
-            )
-        if not _NAME_RE.fullmatch(name) or name in {".", ".."}:
-            raise ValueError(f"name {name!r} must be 1-100 letters, digits, '.', '-' or '_' (not '.' or '..')")
-        if name.lower().endswith(".git"):
-            raise ValueError(f"name {name!r}: leave out the '.git' suffix")
-        return value
+        return check_repo(value)
 
     @field_validator("timezone", mode="before")
     @classmethod
@@ -89,11 +71,7 @@ class RepoEntry(BaseModel):
     @field_validator("branch", mode="before")
     @classmethod
     def _check_branch(cls, value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value or _BAD_REF_RE.search(value):
-            raise ValueError("is not a valid git branch name")
-        return value
+        return check_branch(value)
 
     @field_validator("url", mode="before")
     @classmethod
@@ -135,9 +113,7 @@ class RepoEntry(BaseModel):
     @field_validator("github_conn_id", "llm_conn_id", mode="before")
     @classmethod
     def _check_conn_id(cls, value: Any) -> str:
-        if not isinstance(value, str) or not _CONN_ID_RE.fullmatch(value):
-            raise ValueError("must be an Airflow connection id (letters, digits, '_', '.', '-')")
-        return value
+        return check_conn_id(value)
 
     @model_validator(mode="after")
     def _check_source_url(self) -> RepoEntry:

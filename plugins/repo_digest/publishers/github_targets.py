@@ -68,18 +68,9 @@ def write_pause() -> float:
 
 def write_retry() -> Any:
     """GithubRetry as for reads (rate limits, 5xx, bounded waits) but never for POST/PUT/PATCH/DELETE."""
-    from github.GithubRetry import GithubRetry
+    from repo_digest.sources.github import github_retry
 
-    from repo_digest.sources.github import MAX_RATE_LIMIT_WAIT
-
-    return GithubRetry(
-        total=6,
-        backoff_factor=1.0,
-        backoff_max=60,
-        max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,
-        secondary_rate_wait=60,
-        allowed_methods=RETRYABLE_METHODS,
-    )
+    return github_retry(allowed_methods=RETRYABLE_METHODS)
 
 
 def write_client(conn_id: str, ctx: PublishContext) -> Github:

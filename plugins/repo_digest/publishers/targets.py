@@ -34,6 +34,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from repo_digest.names import check_branch, check_conn_id, check_repo
+
 PLACEHOLDERS = ("owner", "name", "repo", "YYYY", "MM", "DD", "YYYY-MM-DD", "language")
 DEFAULT_FILE_PATH = "reports/{YYYY}/{name}/{YYYY-MM-DD}.md"
 DEFAULT_COMMIT_MESSAGE = "repo_digest: {owner}/{name} {YYYY-MM-DD}"
@@ -44,11 +46,7 @@ DEFAULT_EMAIL_SUBJECT = "[repo-digest] {owner}/{name} {YYYY-MM-DD}"
 DEFAULT_MAX_TITLES = 10
 
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-_OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38})$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-_CONN_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_BAD_REF_RE = re.compile(r"(\.\.|[\s~^:?*\[\\]|@\{|//|^[-/.]|[/.]$|\.lock$)")
 _EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 _SLUG_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -92,21 +90,7 @@ _SAMPLE_VALUES = template_values("octo-org/demo.repo", dt.date(2026, 2, 19), "zh
 # --- field checks shared by the targets ------------------------------------------------
 
 
-def _check_repo(value: Any) -> str:
-    if not isinstance(value, str) or value.count("/") != 1:
-        raise ValueError("must be 'owner/name' with exactly one '/'")
-    owner, name = value.split("/")
-    if not _OWNER_RE.fullmatch(owner):
-        raise ValueError(f"owner {owner!r} must be 1-39 letters, digits, '-' or '_'")
-    if not _NAME_RE.fullmatch(name) or name in {".", ".."} or name.lower().endswith(".git"):
-        raise ValueError(f"name {name!r} must be 1-100 letters, digits, '.', '-' or '_' (no '.git')")
-    return value
 
-
-def _check_conn_id(value: Any) -> str:
-    if not isinstance(value, str) or not _CONN_ID_RE.fullmatch(value):
-        raise ValueError("must be an Airflow connection id (letters, digits, '_', '.', '-')")
-    return value
 
 
 def _slug(text: str) -> str:
@@ -131,7 +115,7 @@ class _Target(BaseModel):
     @field_validator("conn_id", mode="before", check_fields=False)
     @classmethod
     def _check_conn(cls, value: Any) -> str:
-        return _check_conn_id(value)
+        return check_conn_id(value)
 
     # What identifies the destination; see target_key().
     def identity(self) -> dict[str, Any]:
@@ -162,16 +146,12 @@ class GithubFileTarget(_Target):
     @field_validator("repo", mode="before")
     @classmethod
     def _check_repo_name(cls, value: Any) -> str:
-        return _check_repo(value)
+        return check_repo(value)
 
     @field_validator("branch", mode="before")
     @classmethod
     def _check_branch(cls, value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value or _BAD_REF_RE.search(value):
-            raise ValueError("is not a valid git branch name")
-        return value
+        return check_branch(value)
 
     @field_validator("path", mode="before")
     @classmethod
@@ -215,7 +195,7 @@ class GithubIssueTarget(_Target):
     @field_validator("repo", mode="before")
     @classmethod
     def _check_repo_name(cls, value: Any) -> str:
-        return _check_repo(value)
+        return check_repo(value)
 
     @field_validator("title", mode="before")
     @classmethod

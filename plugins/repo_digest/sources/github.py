@@ -38,7 +38,8 @@ class GitHubError(SourceError):
     """A GitHub request failed; see :class:`ErrorContext` for the wording."""
 
 
-def _retry() -> object:
+def github_retry(allowed_methods: frozenset[str] | None = None) -> Any:
+    """Rate limits and 5xx retried with bounded waits; ``allowed_methods`` narrows what is retried."""
     from github.GithubRetry import GithubRetry
 
     return GithubRetry(
@@ -47,6 +48,7 @@ def _retry() -> object:
         backoff_max=60,
         max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,
         secondary_rate_wait=60,
+        **({"allowed_methods": allowed_methods} if allowed_methods is not None else {}),
     )
 
 
@@ -58,7 +60,7 @@ def github_client(conn_id: str) -> Github:
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     settings = dict(
-        retry=_retry(),
+        retry=github_retry(),
         timeout=REQUEST_TIMEOUT,
         per_page=100,
         seconds_between_requests=SECONDS_BETWEEN_READS,
