@@ -51,7 +51,6 @@ import functools
 import hmac
 import json
 import math
-import signal
 import tempfile
 import threading
 import time
@@ -66,6 +65,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from tests.fakes import serve_until_stopped
 from tests.fakes.git_fixture import GitError, run_git
 
 DOCS_URL = "https://docs.github.com/rest"
@@ -1133,17 +1133,8 @@ def main(argv: list[str] | None = None) -> int:
                         max_per_page=args.max_per_page)
     for name, path in args.repo:
         server.add_repo(name, path, logins)
-    stopped = threading.Event()
-    # SIGTERM (how test harnesses stop us) should exit as cleanly as Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
-    with server:
-        # Launchers read this line to learn the URL (useful with --port 0).
-        print(f"FakeGitHub serving {', '.join(n for n, _ in args.repo)} at {server.base_url}", flush=True)
-        try:
-            stopped.wait()
-        except KeyboardInterrupt:
-            pass
-    return 0
+    served = ", ".join(n for n, _ in args.repo)
+    return serve_until_stopped(server, "FakeGitHub serving " + served + " at {server.base_url}")
 
 
 if __name__ == "__main__":

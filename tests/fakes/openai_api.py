@@ -37,7 +37,6 @@ import hmac
 import itertools
 import json
 import math
-import signal
 import sys
 import threading
 import time
@@ -52,6 +51,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
+
+from tests.fakes import serve_until_stopped
 
 try:
     from repo_digest.tokens import count_tokens, encoding
@@ -867,17 +868,7 @@ def main(argv: list[str] | None = None) -> int:
 
     server = FakeOpenAI(host=args.host, port=args.port, api_key=args.key,
                         models=args.model or DEFAULT_MODELS, delay=args.delay)
-    stopped = threading.Event()
-    # SIGTERM (how test harnesses stop us) should exit as cleanly as Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
-    with server:
-        # Launchers read this line to learn the URL (useful with --port 0).
-        print(f"FakeOpenAI serving at {server.base_url}", flush=True)
-        try:
-            stopped.wait()
-        except KeyboardInterrupt:
-            pass
-    return 0
+    return serve_until_stopped(server, "FakeOpenAI serving at {server.base_url}")
 
 
 if __name__ == "__main__":
