@@ -69,7 +69,7 @@ def check() -> tuple[str, int]:
 
 
 LLM_POOL = "llm_api"
-DEFAULT_LLM_POOL_SLOTS = 16
+DEFAULT_LLM_POOL_SLOTS = 16  # as pipeline.LLM_POOL_SLOTS: both read REPO_DIGEST_LLM_POOL_SLOTS
 
 
 def setup(llm_pool_slots: int) -> str:

@@ -63,7 +63,7 @@ def _doc(entry: RepoEntry) -> str:
 
 
 def build_repo_dag(entry: RepoEntry) -> DAG:
-    from airflow.sdk import DAG, Param, get_current_context, task
+    from airflow.sdk import DAG, get_current_context, task
 
     from repo_digest import pipeline
     from repo_digest.store import DigestStore
@@ -79,11 +79,6 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
         catchup=False,
         max_active_runs=MAX_ACTIVE_RUNS,
         tags=["repo_digest", entry.owner],
-        params={
-            "force_reanalysis": Param(
-                False, type="boolean", description="Ask the LLM again even for commits analysed before"
-            ),
-        },
         default_args=_default_args(),
     ) as dag:
 
@@ -116,7 +111,9 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
             from repo_digest.analysis.llm_settings import resolve_llm
 
             get_current_context()["commit_label"] = pipeline.batch_label(batch)  # type: ignore[typeddict-unknown-key]
-            force = bool(context["params"].get("force_reanalysis"))
+            # A run conf flag, not a DAG Param: a Param is copied into every task and
+            # validated at each serialization, which was most of a 1,000-repo file's parse.
+            force = bool((context["dag_run"].conf or {}).get("force_reanalysis"))
             try:
                 return pipeline.analyze_batch(
                     entry, run_day(entry, context), batch, DigestStore(), resolve_llm(entry), force=force
@@ -247,9 +244,17 @@ def build_combined_dag(entries: list[RepoEntry]) -> DAG:
 
 
 def build_repo_dags(entries: list[RepoEntry]) -> dict[str, DAG]:
-    """DAGs by dag_id: one per enabled entry, and the combined report's when there is any."""
+    """DAGs by dag_id: one per enabled entry, and the combined report's when there is any.
+
+    A task process parses the whole DAG file before running one task; Airflow tells it
+    which DAG it is for (the parsing context), and only that DAG is built then, so a
+    task's start-up does not grow with the number of tracked repos.
+    """
+    from airflow.sdk import get_parsing_context
+
     enabled = [entry for entry in entries if entry.enabled]
-    dags = {entry.dag_id: build_repo_dag(entry) for entry in enabled}
-    if enabled:
+    wanted = get_parsing_context().dag_id
+    dags = {entry.dag_id: build_repo_dag(entry) for entry in enabled if wanted in (None, entry.dag_id)}
+    if enabled and wanted in (None, COMBINED_DAG_ID):
         dags[COMBINED_DAG_ID] = build_combined_dag(enabled)
     return dags

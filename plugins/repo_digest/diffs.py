@@ -146,6 +146,31 @@ def rank_key(excerpt: FileExcerpt) -> tuple[int, int, str]:
     return (CATEGORY_RANK[excerpt.category], -(excerpt.additions + excerpt.deletions), excerpt.path)
 
 
+def fit_patches(sizes: list[int], budget: int) -> tuple[list[int], list[int]]:
+    """Tokens each patch may send (0: none), sizes in rank order; and the indexes left out.
+
+    Small files are sent whole before a big one is clipped: each file may take a fair
+    share of what is left, files under their share are taken whole (smallest first) and
+    return the rest to the others, and the biggest are clipped to the share left. When
+    even that share is too small to say anything, the lowest-ranked files are left out.
+    """
+    allowed = [0] * len(sizes)
+    kept = list(range(len(sizes)))
+    while len(kept) > 1 and sum(sizes[i] for i in kept) > budget and budget // len(kept) < MIN_CLIP_TOKENS:
+        kept.pop()  # the lowest-ranked of those still in
+    remaining = budget
+    by_size = sorted(kept, key=lambda i: (sizes[i], i))
+    for position, index in enumerate(by_size):
+        share = remaining // (len(by_size) - position)
+        if sizes[index] <= share:
+            allowed[index] = sizes[index]
+        elif share >= MIN_CLIP_TOKENS:
+            allowed[index] = share
+        remaining -= allowed[index]
+    dropped = [index for index in range(len(sizes)) if allowed[index] == 0]
+    return allowed, dropped
+
+
 def prepare_input(
     commit: CommitRecord,
     detail: CommitDetail,
@@ -172,30 +197,22 @@ def prepare_input(
             skipped.append(SkippedFile(path=change.path, reason=noise))
 
     by_path = {change.path: change for change in detail.files}
-    remaining = budget_tokens
-    analysed = clipped = 0
-    for excerpt in sorted((e for e in excerpts if e.noise is None), key=rank_key):
-        patch = by_path[excerpt.path].patch
-        if not patch:
-            # A rename or mode change without content: the file list says all there is.
-            analysed += 1
+    meaningful = sorted((e for e in excerpts if e.noise is None), key=rank_key)
+    # A rename or mode change without content: the file list says all there is.
+    analysed = sum(1 for e in meaningful if not by_path[e.path].patch)
+    candidates = [(e, by_path[e.path].patch, count_tokens(by_path[e.path].patch)) for e in meaningful
+                  if by_path[e.path].patch]  # fmt: skip
+    sent, dropped = fit_patches([tokens for _, _, tokens in candidates], budget_tokens)
+    clipped = 0
+    for (excerpt, patch, tokens), allowed in zip(candidates, sent, strict=True):
+        if allowed == 0:
             continue
-        tokens = count_tokens(patch)
-        if tokens <= remaining:
-            excerpt.patch = patch
-            remaining -= tokens
-            analysed += 1
-        elif remaining >= MIN_CLIP_TOKENS:
-            excerpt.patch = clip_to_tokens(patch, remaining)
-            excerpt.clipped = True
-            remaining -= count_tokens(excerpt.patch)
-            analysed += 1
-            clipped += 1
-        else:
-            skipped.append(SkippedFile(path=excerpt.path, reason="budget"))
-        if by_path[excerpt.path].patch_truncated and not excerpt.clipped:
-            excerpt.clipped = True
-            clipped += 1
+        excerpt.patch = patch if allowed >= tokens else clip_to_tokens(patch, allowed)
+        excerpt.clipped = allowed < tokens or by_path[excerpt.path].patch_truncated
+        clipped += excerpt.clipped
+        analysed += 1
+    skipped += [SkippedFile(path=candidates[index][0].path, reason="budget") for index in dropped]
+    remaining = budget_tokens - sum(count_tokens(e.patch) for e in excerpts if e.patch)
 
     return AnalysisInput(
         commit=commit,

@@ -30,12 +30,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_MAP_LENGTH = 1024
-# Commits per llm_analyze instance, and how many of them it analyses at once. Each
-# instance takes that many slots of the llm_api pool, so the pool still bounds the number
-# of LLM calls in flight (16 slots: 4 instances of 4 calls).
+# How llm_analyze is mapped. An instance analyses LLM_CALLS_PER_TASK commits at once and
+# takes as many slots of the llm_api pool, so the pool bounds the LLM calls in flight
+# (16 slots: 4 instances of 4 calls). A day is split into about as many batches as the
+# pool runs at once: each instance's start-up (a process, the DAG parse, LangChain's
+# import: seconds) is then paid once, not once per few commits; small days still get
+# batches of at least ANALYSIS_BATCH_SIZE.
 ANALYSIS_BATCH_SIZE = int(os.environ.get("REPO_DIGEST_BATCH_SIZE", "8"))
 LLM_CALLS_PER_TASK = int(os.environ.get("REPO_DIGEST_LLM_CALLS_PER_TASK", "4"))
-MAX_ANALYSIS_BATCHES = 64
+LLM_POOL_SLOTS = int(os.environ.get("REPO_DIGEST_LLM_POOL_SLOTS", "16"))
+MAX_ANALYSIS_BATCHES = max(1, LLM_POOL_SLOTS // LLM_CALLS_PER_TASK)
 # What of a commit's budget the prompt around the patches takes (instructions, answer
 # schema, metadata, file list); the LLM analyzer trims further if a prompt needs more.
 PROMPT_RESERVE_TOKENS = 3_000
@@ -76,7 +80,7 @@ def fetch_day(entry: RepoEntry, day: dt.date, store: DigestStore) -> tuple[pd.Da
 
     window = window_for_day(day, entry.timezone)
     try:
-        listed, fetch, branch = _open_source(entry, window)
+        listed, fetch, branch = _open_source(entry, window, store)
         records, hits = [], 0
         for record in listed:
             detail, hit = cached_detail(store, entry.repo, record.sha, fetch)
@@ -95,15 +99,33 @@ def fetch_day(entry: RepoEntry, day: dt.date, store: DigestStore) -> tuple[pd.Da
     return commits_to_frame(records), branch
 
 
-def _open_source(entry: RepoEntry, window: Any) -> tuple[list[CommitRecord], Callable[[str], CommitDetail], str]:
+def default_branch_name(store: DigestStore, repo: str, read: Callable[[], str]) -> str:
+    """The repository's default branch as last read, kept in the store: a rerun needs no request for it.
+
+    Only the digest's header shows it; without a configured branch the commits are listed
+    from GitHub's current default branch whatever this says.
+    """
+    path = store.root / "_cache" / repo.split("/")[0] / repo.split("/")[1] / "default_branch"
+    name = store.read_text_if_exists(path)
+    if not name:
+        name = read()
+        store.write_text(path, name)
+    return name.strip()
+
+
+def _open_source(entry: RepoEntry, window: Any,
+                 store: DigestStore) -> tuple[list[CommitRecord], Callable[[str], CommitDetail], str]:  # fmt: skip
     if entry.source == "github":
         from repo_digest.sources import github
 
         errors = github.ErrorContext(entry.repo, entry.github_conn_id, entry.branch)
         with errors:
-            repository = github.github_client(entry.github_conn_id).get_repo(entry.repo)
-            branch = errors.branch = entry.branch or repository.default_branch
-            listed = github.list_day_commits(repository, branch, window)
+            # Lazy: no request for the repository itself; the commit list is the first.
+            repository = github.github_client(entry.github_conn_id).get_repo(entry.repo, lazy=True)
+            listed = github.list_day_commits(repository, entry.branch, window)
+            branch = errors.branch = entry.branch or default_branch_name(
+                store, entry.repo, lambda: repository.default_branch
+            )
 
         def fetch(sha: str) -> CommitDetail:
             errors.sha = sha
@@ -125,10 +147,9 @@ def batch_shas(shas: Sequence[str], max_map_length: int = DEFAULT_MAX_MAP_LENGTH
                batch_size: int | None = None, max_batches: int | None = None) -> list[list[str]]:  # fmt: skip
     """Split a day's commits into the batches llm_analyze is mapped over.
 
-    A task instance costs seconds of start-up (a process, the DAG parse, LangChain's
-    import), so each takes ``batch_size`` commits and analyses several at once; a big day
-    takes bigger batches so that it needs at most ``max_batches`` instances, and never more
-    than Airflow's ``[core] max_map_length`` (beyond which the run fails).
+    At most ``max_batches`` batches (as many instances as the pool runs at once), each of
+    at least ``batch_size`` commits, and never more than Airflow's ``[core]
+    max_map_length`` (beyond which the run fails).
     """
     if not shas:
         return []

@@ -155,3 +155,15 @@ def test_the_combined_report_dag_is_driven_by_every_repos_digest_asset(monkeypat
     uris = sorted(asset.uri for asset in combined.timetable.asset_condition.objects)
     assert uris == ["repo-digest://a/one", "repo-digest://b/two"]
     assert combined.max_active_runs == 1
+
+
+def test_a_task_process_builds_only_its_own_dag(monkeypatch, airflow_db):
+    """Airflow's task runner parses the whole file for one task: only that DAG is built."""
+    from airflow.sdk.definitions._internal.dag_parsing_context import _airflow_parsing_context_manager
+
+    entries = [{"repo": f"org/repo{i}"} for i in range(30)]
+    with _airflow_parsing_context_manager(dag_id="repo_digest__org__repo7", task_id="llm_analyze"):
+        assert dagbag(monkeypatch, entries).dag_ids == ["repo_digest__org__repo7"]
+    with _airflow_parsing_context_manager(dag_id="repo_digest__all", task_id="write_combined"):
+        combined = dagbag(monkeypatch, entries).dags["repo_digest__all"]
+    assert len(combined.timetable.asset_condition.objects) == 30

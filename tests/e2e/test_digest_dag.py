@@ -161,6 +161,8 @@ def test_a_rerun_replaces_the_digest_and_reuses_cached_commit_details(
     # Commit details never change for a sha: the rerun lists commits and fetches none.
     detail_requests = [r for r in github.requests if re.fullmatch(rf"/repos/{REPO}/commits/[0-9a-f]{{40}}", r.path)]
     assert detail_requests == []
+    # Nothing but the commit list's pages: not even the repository (its default branch is cached).
+    assert {r.path for r in github.requests} == {f"/repos/{REPO}/commits"}
     assert_digest_matches_fixture(markdown, data, fixture_repo, day)
 
 

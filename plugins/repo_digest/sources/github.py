@@ -105,15 +105,16 @@ def _record(commit: Commit) -> CommitRecord:
     )
 
 
-def list_day_commits(repo: Repository, branch: str, window: DayWindow) -> list[CommitRecord]:
-    """Every commit reachable from ``branch`` whose committer date is in the window.
+def list_day_commits(repo: Repository, branch: str | None, window: DayWindow) -> list[CommitRecord]:
+    """Every commit reachable from ``branch`` (None: the default branch) whose committer date is in the window.
 
     GitHub filters since/until on the committer date with both ends inclusive; the window
     is half-open, so we filter again exactly.
     """
     from github import GithubException
+    from github.GithubObject import NotSet
 
-    listing = repo.get_commits(sha=branch, since=window.start, until=window.end)
+    listing = repo.get_commits(sha=branch or NotSet, since=window.start, until=window.end)
     try:
         return [record for record in map(_record, listing) if window.contains(record.committer_date)]
     except GithubException as exc:

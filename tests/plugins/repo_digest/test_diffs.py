@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from repo_digest.commits import CommitDetail, CommitRecord, FileChange
-from repo_digest.diffs import NoiseRule, categorize, noise_kind, prepare_input, DEFAULT_NOISE_RULES
+from repo_digest.diffs import DEFAULT_NOISE_RULES, NoiseRule, categorize, fit_patches, noise_kind, prepare_input
 from repo_digest.tokens import count_tokens
 
 NOW = dt.datetime(2026, 2, 19, 12, tzinfo=dt.UTC)
@@ -75,21 +75,41 @@ def test_noise_is_listed_but_never_sent():
     assert inp.coverage.files_total == 2 and inp.coverage.files_analysed == 1
 
 
-def test_patches_fit_the_budget_and_source_ranks_first():
-    files = [
-        change("docs/guide.md", 1000),
-        change("tests/test_big.py", 1000),
-        change("src/core.py", 1000),
-    ]
-    inp = prepare_input(record(), CommitDetail(sha="a" * 40, files=files), budget_tokens=15_000)
-    sent = sum(count_tokens(f.patch) for f in inp.files if f.patch)
-    assert sent <= 15_000 and inp.patch_tokens == sent
+def test_small_files_go_whole_before_a_big_one_is_clipped():
+    files = [change("docs/guide.md", 40), change("tests/test_core.py", 60), change("src/core.py", 5000)]
+    inp = prepare_input(record(), CommitDetail(sha="a" * 40, files=files), budget_tokens=4_000)
     by_path = {f.path: f for f in inp.files}
-    assert by_path["src/core.py"].patch and not by_path["src/core.py"].clipped
-    assert by_path["tests/test_big.py"].clipped  # what was left of the budget
-    assert by_path["docs/guide.md"].patch is None
-    assert [(s.path, s.reason) for s in inp.coverage.skipped] == [("docs/guide.md", "budget")]
-    assert inp.coverage.files_clipped == 1
+    assert by_path["docs/guide.md"].patch and not by_path["docs/guide.md"].clipped
+    assert by_path["tests/test_core.py"].patch and not by_path["tests/test_core.py"].clipped
+    assert by_path["src/core.py"].clipped and by_path["src/core.py"].patch
+    sent = sum(count_tokens(f.patch) for f in inp.files if f.patch)
+    assert 3_500 <= sent <= 4_000 and inp.patch_tokens == sent  # the budget is used, not exceeded
+    assert (inp.coverage.files_analysed, inp.coverage.files_clipped, inp.coverage.skipped) == (3, 1, [])
+
+
+def test_when_files_are_too_many_the_lowest_ranked_are_left_out():
+    files = [change(f"docs/page{i}.md", 100) for i in range(40)] + [change(f"src/mod{i}.py", 100) for i in range(20)]
+    inp = prepare_input(record(), CommitDetail(sha="a" * 40, files=files), budget_tokens=6_000)
+    sent = {f.path for f in inp.files if f.patch}
+    assert {f"src/mod{i}.py" for i in range(20)} <= sent  # source ranks above docs
+    assert 0 < len(sent) < 60 and len(inp.coverage.skipped) == 60 - len(sent)
+    assert all(s.reason == "budget" and s.path.startswith("docs/") for s in inp.coverage.skipped)
+    assert sum(count_tokens(f.patch) for f in inp.files if f.patch) <= 6_000
+
+
+@pytest.mark.parametrize(
+    ("sizes", "budget", "allowed", "dropped"),
+    [
+        ([100, 200], 1_000, [100, 200], []),
+        ([5_000, 50, 60], 1_000, [890, 50, 60], []),
+        ([5_000, 5_000], 1_000, [500, 500], []),
+        ([5_000, 5_000, 5_000], 500, [250, 250, 0], [2]),
+        ([5_000, 5_000, 5_000], 300, [300, 0, 0], [1, 2]),
+        ([], 1_000, [], []),
+    ],
+)
+def test_fit_patches(sizes, budget, allowed, dropped):
+    assert fit_patches(sizes, budget) == (allowed, dropped)
 
 
 def test_a_two_megabyte_commit_stays_within_budget():

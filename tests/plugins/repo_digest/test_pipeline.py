@@ -9,16 +9,17 @@ def shas(count: int) -> list[str]:
     return [f"{i:040d}" for i in range(count)]
 
 
-@pytest.mark.parametrize(("count", "batches"), [(1, 1), (8, 1), (9, 2), (20, 3), (200, 25)])
-def test_small_days_go_in_batches_of_eight(count, batches):
-    result = batch_shas(shas(count), 1024, batch_size=8, max_batches=64)
-    assert len(result) == batches and max(len(b) for b in result) <= 8
+@pytest.mark.parametrize(("count", "batches", "largest"), [(1, 1, 1), (8, 1, 8), (9, 2, 8), (20, 3, 8), (200, 4, 50)])
+def test_a_day_is_split_into_as_many_batches_as_the_pool_runs_at_once(count, batches, largest):
+    result = batch_shas(shas(count), 1024, batch_size=8, max_batches=4)
+    assert len(result) == batches and max(len(b) for b in result) == largest
 
 
 @pytest.mark.parametrize(("count", "limit"), [(2000, 1024), (10_001, 1024), (5000, 16)])
 def test_big_days_take_bigger_batches_within_the_limits_and_lose_nothing(count, limit):
     result = batch_shas(shas(count), limit, batch_size=8, max_batches=64)
     assert len(result) <= min(64, limit)
+    assert len(batch_shas(shas(count), 2, batch_size=1, max_batches=64)) <= 2  # max_map_length wins
     assert [sha for batch in result for sha in batch] == shas(count)
 
 
