@@ -18,6 +18,9 @@ os.environ["REPO_DIGEST_STORE"] = str(_home / "digests")
 os.environ["REPO_DIGEST_GIT_CACHE"] = str(_home / "git-cache")
 # A Variable left in the developer's shell must not leak into the tests.
 os.environ.pop("AIRFLOW_VAR_REPO_DIGEST_REPOS", None)
+# Set only inside a task process; left over, every DagBag would build just one DAG.
+os.environ.pop("_AIRFLOW_PARSING_CONTEXT_DAG_ID", None)
+os.environ.pop("_AIRFLOW_PARSING_CONTEXT_TASK_ID", None)
 for _name in [name for name in os.environ if name.startswith("AIRFLOW_CONN_")]:
     os.environ.pop(_name)
 

@@ -159,11 +159,16 @@ def test_the_combined_report_dag_is_driven_by_every_repos_digest_asset(monkeypat
 
 def test_a_task_process_builds_only_its_own_dag(monkeypatch, airflow_db):
     """Airflow's task runner parses the whole file for one task: only that DAG is built."""
-    from airflow.sdk.definitions._internal.dag_parsing_context import _airflow_parsing_context_manager
+    # The same environment the task runner sets. Not its context manager: that one
+    # leaves the variables behind when they were unset before, and every later DagBag
+    # in the session would then build only this one DAG.
+    from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID, _AIRFLOW_PARSING_CONTEXT_TASK_ID
 
     entries = [{"repo": f"org/repo{i}"} for i in range(30)]
-    with _airflow_parsing_context_manager(dag_id="repo_digest__org__repo7", task_id="llm_analyze"):
-        assert dagbag(monkeypatch, entries).dag_ids == ["repo_digest__org__repo7"]
-    with _airflow_parsing_context_manager(dag_id="repo_digest__all", task_id="write_combined"):
-        combined = dagbag(monkeypatch, entries).dags["repo_digest__all"]
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "repo_digest__org__repo7")
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_TASK_ID, "llm_analyze")
+    assert dagbag(monkeypatch, entries).dag_ids == ["repo_digest__org__repo7"]
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "repo_digest__all")
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_TASK_ID, "write_combined")
+    combined = dagbag(monkeypatch, entries).dags["repo_digest__all"]
     assert len(combined.timetable.asset_condition.objects) == 30
