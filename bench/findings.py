@@ -55,16 +55,20 @@ def _parse(parse: dict[str, Any], live: dict[str, Any], p: Proposals) -> list[st
     if not (c1 and c100 and c1000 and trivial):
         return []
     out = ["### Parse time (benchmark 1)", ""]
+    # The target is about the files as shipped (the slowest one); without them, the one file.
+    shipped = {c["repos"]: c for c in parse.get("sets", [])}
+    s100, s1000 = shipped.get(100, c100), shipped.get(1000, c1000)
     verdicts = []
-    for case, limit in ((c100, 0.5), (c1000, 2.0)):
+    for case, limit in ((s100, 0.5), (s1000, 2.0)):
+        where = f"the slowest of {case['files']} files" if "files" in case else "one file"
         if case["parse_s"] > limit:
             verdicts.append(
-                f"{case['repos']:,} repos: {case['parse_s']:.2f} s, {case['parse_s'] / limit:.1f}× the {limit:g} s "
-                f"target (missed by {case['parse_s'] - limit:.2f} s)"
+                f"{case['repos']:,} repos: {case['parse_s']:.2f} s ({where}), {case['parse_s'] / limit:.1f}× the "
+                f"{limit:g} s target (missed by {case['parse_s'] - limit:.2f} s)"
             )
         else:
             verdicts.append(
-                f"{case['repos']:,} repos: {case['parse_s']:.2f} s, within the {limit:g} s target"
+                f"{case['repos']:,} repos: {case['parse_s']:.2f} s ({where}), within the {limit:g} s target"
             )
     per_repo = (c1000["parse_s"] - c1["parse_s"]) / 999
     build = (c1000["bag_s"] - c1["bag_s"]) / 999
@@ -75,9 +79,11 @@ def _parse(parse: dict[str, Any], live: dict[str, Any], p: Proposals) -> list[st
         f"number of repos: {per_repo * 1000:.1f} ms per repo, {build * 1000:.1f} ms building its DAG (a DAG, a "
         f"timetable, six operators through `@task`) and {serialize * 1000:.1f} ms serializing it, which is "
         "Airflow's own per-DAG cost: the trivial one-task file takes "
-        f"{trivial['parse_s'] * 1000:.0f} ms in all. At 1,000 repos the dag-processor spends {c1000['parse_s']:.1f} s "
-        f"of CPU on this file every 30 s (`min_file_process_interval`), {100 * c1000['parse_s'] / 30:.0f} % of one "
-        "core, before writing the serialized DAGs."
+        f"{trivial['parse_s'] * 1000:.0f} ms in all. At 1,000 repos the dag-processor spends "
+        f"{s1000.get('total_s', c1000['parse_s']):.1f} s of CPU on the DAG files every 30 s "
+        f"(`min_file_process_interval`), {100 * s1000.get('total_s', c1000['parse_s']) / 30:.0f} % of one core, "
+        "before writing the serialized DAGs: spreading the repos over several files makes each file quick to "
+        "parse (and lets the dag-processor's two parsing processes share the work), not the total smaller."
     )
     profile = parse.get("profile") or []
     total = (_bucket(profile, "BundleDagBag") or 0) + (_bucket(profile, "serialize every DAG") or 0)
@@ -136,7 +142,7 @@ def _parse(parse: dict[str, Any], live: dict[str, Any], p: Proposals) -> list[st
             f"repos; its task processes spent {many_ms:,.0f} ms each parsing the file at start-up (against "
             f"{base_ms:,.0f} ms).",
         ]
-    if c1000["parse_s"] > 2 or c100["parse_s"] > 0.5:
+    if s1000["parse_s"] > 2 or s100["parse_s"] > 0.5:
         share = max(1, math.floor((2.0 - c1["parse_s"]) / per_repo)) if per_repo > 0 else None
         out += [
             "",

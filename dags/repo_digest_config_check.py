@@ -1,8 +1,8 @@
-"""Airflow DAG-file companion of repo_digest.py: shows problems in ``repo_digest_repos``.
+"""Airflow DAG-file companion of the repo DAG files (repo_digest_0.py …): shows problems in ``repo_digest_repos``.
 
 It defines no DAG. When the Variable has invalid entries it fails to import, so the
 problem appears under "DAG Import Errors" in the Airflow UI naming each bad entry, while
-repo_digest.py (a separate file, unaffected by this file's error) keeps every valid DAG.
+the DAG files (separate files, unaffected by this file's error) keep every valid DAG.
 """
 
 from repo_digest.config import format_errors

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from repo_digest.config import RepoEntry
@@ -22,6 +23,10 @@ DEFAULT_START_DATE = dt.date(2008, 1, 1)
 MAX_ACTIVE_RUNS = int(os.environ.get("REPO_DIGEST_MAX_ACTIVE_RUNS", "3"))
 LLM_POOL = "llm_api"
 COMBINED_DAG_ID = "repo_digest__all"
+# The repo DAGs are spread over dags/repo_digest_0.py … _{REPO_DAG_FILES - 1}.py. The
+# dag-processor parses files in parallel and times each one; building and serializing a
+# repo's DAG costs ~4 ms, so one file would take ~4 s at 1,000 repos, four ~1 s each.
+REPO_DAG_FILES = 4
 
 
 def digest_asset(entry: RepoEntry) -> Asset:
@@ -243,8 +248,13 @@ def build_combined_dag(entries: list[RepoEntry]) -> DAG:
     return dag
 
 
-def build_repo_dags(entries: list[RepoEntry]) -> dict[str, DAG]:
-    """DAGs by dag_id: one per enabled entry, and the combined report's when there is any.
+def repo_dag_file(dag_id: str) -> int:
+    """Which of the REPO_DAG_FILES files builds this repo's DAG: the same in every process."""
+    return zlib.crc32(dag_id.encode()) % REPO_DAG_FILES
+
+
+def build_repo_dags(entries: list[RepoEntry], file_index: int) -> dict[str, DAG]:
+    """The DAGs of the enabled entries that fall to DAG file ``file_index``, by dag_id.
 
     A task process parses the whole DAG file before running one task; Airflow tells it
     which DAG it is for (the parsing context), and only that DAG is built then, so a
@@ -252,9 +262,19 @@ def build_repo_dags(entries: list[RepoEntry]) -> dict[str, DAG]:
     """
     from airflow.sdk import get_parsing_context
 
-    enabled = [entry for entry in entries if entry.enabled]
     wanted = get_parsing_context().dag_id
-    dags = {entry.dag_id: build_repo_dag(entry) for entry in enabled if wanted in (None, entry.dag_id)}
-    if enabled and wanted in (None, COMBINED_DAG_ID):
-        dags[COMBINED_DAG_ID] = build_combined_dag(enabled)
-    return dags
+    return {
+        entry.dag_id: build_repo_dag(entry)
+        for entry in entries
+        if entry.enabled and repo_dag_file(entry.dag_id) == file_index and wanted in (None, entry.dag_id)
+    }
+
+
+def build_combined_dags(entries: list[RepoEntry]) -> dict[str, DAG]:
+    """The combined report's DAG, when any entry is enabled (and not in another DAG's task process)."""
+    from airflow.sdk import get_parsing_context
+
+    enabled = [entry for entry in entries if entry.enabled]
+    if enabled and get_parsing_context().dag_id in (None, COMBINED_DAG_ID):
+        return {COMBINED_DAG_ID: build_combined_dag(enabled)}
+    return {}

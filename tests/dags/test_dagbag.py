@@ -131,22 +131,47 @@ PARSE_PROBE = textwrap.dedent(
 )
 
 
-def test_parsing_reads_the_variable_once_with_no_network_connection_or_heavy_import(tmp_path):
+@pytest.mark.parametrize("file_index", [None, 0, 3])
+def test_parsing_reads_the_variable_once_with_no_network_connection_or_heavy_import(tmp_path, file_index):
+    from repo_digest.dag_factory import repo_dag_file
+
     entries = [{"repo": f"org/repo{i}"} for i in range(20)]
     env = {**os.environ, "AIRFLOW_VAR_REPO_DIGEST_REPOS": json.dumps(entries)}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugins"), env.get("PYTHONPATH", "")])
     probe = tmp_path / "probe.py"
     probe.write_text(PARSE_PROBE)
+    file = DAGS / ("repo_digest_all.py" if file_index is None else f"repo_digest_{file_index}.py")
     result = subprocess.run(
-        [sys.executable, str(probe), str(DAGS / "repo_digest.py")],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        [sys.executable, str(probe), str(file)], capture_output=True, text=True, env=env, timeout=120, check=False
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert len(report["dags"]) == 21  # 20 repos and the combined report
+    if file_index is None:
+        assert report["dags"] == ["repo_digest__all"]
+    else:
+        expected = sorted(f"repo_digest__org__repo{i}" for i in range(20) if repo_dag_file(f"repo_digest__org__repo{i}") == file_index)
+        assert expected and report["dags"] == expected
     assert report["reads"] == ["repo_digest_repos"]
     assert report["network"] == 0
     assert report["heavy"] == []
+
+
+def test_the_repo_dags_are_spread_over_the_dag_files_each_built_once(monkeypatch, airflow_db):
+    from repo_digest.dag_factory import REPO_DAG_FILES, repo_dag_file
+
+    assert sorted(path.name for path in DAGS.glob("repo_digest_[0-9]*.py")) == [
+        f"repo_digest_{i}.py" for i in range(REPO_DAG_FILES)
+    ]
+    entries = [{"repo": f"org{i % 7}/repo{i}"} for i in range(200)]
+    bag = dagbag(monkeypatch, entries)
+    assert bag.import_errors == {}  # a dag_id in two files would be an import error
+    repo_dags = {dag_id: dag for dag_id, dag in bag.dags.items() if dag_id != "repo_digest__all"}
+    assert sorted(repo_dags) == sorted(f"repo_digest__org{i % 7}__repo{i}" for i in range(200))
+    for dag_id, dag in repo_dags.items():
+        assert Path(dag.fileloc).name == f"repo_digest_{repo_dag_file(dag_id)}.py"
+    per_file = [sum(1 for d in repo_dags if repo_dag_file(d) == i) for i in range(REPO_DAG_FILES)]
+    assert min(per_file) >= 30  # crc32 spreads 200 repos roughly evenly (50 each)
+    assert Path(bag.dags["repo_digest__all"].fileloc).name == "repo_digest_all.py"
 
 
 def test_the_combined_report_dag_is_driven_by_every_repos_digest_asset(monkeypatch, airflow_db):

@@ -197,7 +197,7 @@ def test_a_malformed_entry_is_an_import_error_and_the_good_dag_stays(stack):
     assert "repo_digest_repos[1]" in trace, trace
     assert "'timezone'" in trace and "'Mars/Olympus'" in trace, trace
     assert "RepoConfigError" in trace, trace
-    # Only that file is in error: repo_digest.py, which makes the DAGs, is not.
+    # Only that file is in error: the files that make the DAGs are not.
     assert all(e["filename"].endswith("repo_digest_config_check.py") for e in stack.import_errors())
 
     stack.wait_for_dag_stale(OTHER_DAG_ID, timeout=90)

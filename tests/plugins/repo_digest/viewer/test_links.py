@@ -148,15 +148,13 @@ def test_the_link_is_serialized_with_the_task_by_name_and_xcom_key():
 
 
 def test_the_repo_dags_publish_task_carries_the_link(monkeypatch):
-    """Holds once dag_factory attaches the link (see repo_digest.viewer.links)."""
     from repo_digest.config import RepoEntry
     from repo_digest.dag_factory import build_repo_dag
 
     dag = build_repo_dag(RepoEntry(repo="acme/widgets"))
     links = dag.get_task("publish").operator_extra_links
-    if not any(isinstance(link, OpenDigestLink) for link in links):
-        pytest.skip("dag_factory does not attach OpenDigestLink to publish yet")
-    assert [link.name for link in links].count("Open digest") == 1
+    assert [type(link) for link in links] == [OpenDigestLink]
+    assert [link.name for link in links] == ["Open digest"]
 
 
 # --- the whole path: dag.test(), the worker's XCom, the api-server's links endpoint --------
@@ -167,24 +165,6 @@ def fixture_repo(tmp_path_factory):
     from tests.fakes.git_fixture import build_fixture_repo
 
     return build_fixture_repo(tmp_path_factory.mktemp("fixture") / "widgets")
-
-
-def _with_link(monkeypatch) -> None:
-    """Attach the link to every repo DAG's publish task, as dag_factory is asked to."""
-    from repo_digest import dag_factory
-
-    build = dag_factory.build_repo_dags
-
-    def build_with_link(entries):
-        dags = build(entries)
-        for dag in dags.values():
-            for task_id in ("publish", "write_combined"):
-                task = dag.task_dict.get(task_id)
-                if task is not None and not any(isinstance(x, OpenDigestLink) for x in task.operator_extra_links):
-                    task.operator_extra_links = [*task.operator_extra_links, OpenDigestLink()]
-        return dags
-
-    monkeypatch.setattr(dag_factory, "build_repo_dags", build_with_link)
 
 
 def test_a_run_shows_open_digest_in_the_api_and_the_link_opens_the_digest(
@@ -199,7 +179,6 @@ def test_a_run_shows_open_digest_in_the_api_and_the_link_opens_the_digest(
     monkeypatch.setenv("REPO_DIGEST_GIT_CACHE", str(tmp_path / "git-cache"))
     entry = {"repo": "acme/widgets", "timezone": "Asia/Shanghai", "source": "git", "url": str(fixture_repo.path)}
     monkeypatch.setenv("AIRFLOW_VAR_REPO_DIGEST_REPOS", json.dumps([entry]))
-    _with_link(monkeypatch)
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
