@@ -7,8 +7,9 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -61,3 +62,21 @@ class Clock:
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def profile_buckets(profile: Path | str, buckets: Sequence[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """Cumulative time and calls of each (file suffix, function, label) found in a cProfile dump."""
+    import pstats
+
+    stats = pstats.Stats(str(profile)).stats  # type: ignore[attr-defined]
+    rows = []
+    for suffix, function, label in buckets:
+        found = [
+            (cumulative, calls)
+            for (filename, _line, name), (_cc, calls, _tt, cumulative, _callers) in stats.items()
+            if name == function and filename.endswith(suffix)
+        ]
+        if found:
+            cumulative, calls = max(found)
+            rows.append({"what": label, "cumulative_s": cumulative, "calls": calls})
+    return rows

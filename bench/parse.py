@@ -12,13 +12,12 @@ repo_digest_0.py … and the combined report is in repo_digest_all.py), and, as 
 from __future__ import annotations
 
 import json
-import pstats
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import PYTHON, ROOT, child_env, log, median
+from bench.common import PYTHON, ROOT, child_env, log, median, profile_buckets
 
 TIMEZONES = ["UTC", "Asia/Shanghai", "Europe/Berlin", "America/New_York"]
 TRIVIAL_DAG = """\
@@ -88,22 +87,6 @@ PROFILE_BUCKETS = [
     ("serialization/serialized_objects.py", "validate_schema", "· the serialized-DAG schema check"),
     ("sdk/definitions/param.py", "resolve", "Param.resolve (jsonschema), wherever called"),
 ]
-
-
-def top_functions(profile: Path) -> list[dict[str, Any]]:
-    """Cumulative time of the calls that make up a parse (see PROFILE_BUCKETS), from one cProfile run."""
-    stats = pstats.Stats(str(profile)).stats  # type: ignore[attr-defined]
-    rows = []
-    for suffix, function, label in PROFILE_BUCKETS:
-        found = [
-            (cumulative, calls)
-            for (filename, _line, name), (_cc, calls, _tt, cumulative, _callers) in stats.items()
-            if name == function and filename.endswith(suffix)
-        ]
-        if found:
-            cumulative, calls = max(found)
-            rows.append({"what": label, "cumulative_s": cumulative, "calls": calls})
-    return rows
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -203,5 +186,5 @@ def run(quick: bool) -> dict[str, Any]:
     env = child_env(home, {"AIRFLOW_VAR_REPO_DIGEST_REPOS": variable_value(largest)})
     _child(one_file, one_file_dir, env, profile=profile)
     results["profile_repos"] = largest
-    results["profile"] = top_functions(profile)
+    results["profile"] = profile_buckets(profile, PROFILE_BUCKETS)
     return results

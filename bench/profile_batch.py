@@ -17,7 +17,6 @@ from __future__ import annotations
 import cProfile
 import datetime as dt
 import json
-import pstats
 import sys
 import time
 
@@ -56,6 +55,7 @@ def main(repo_path: str, day_text: str, commits: int, profile_out: str) -> dict[
     from repo_digest.config import RepoEntry
     from repo_digest.store import DigestStore
 
+    from bench.common import profile_buckets
     from tests.fakes.openai_api import FakeOpenAI
 
     day = dt.date.fromisoformat(day_text)
@@ -78,17 +78,7 @@ def main(repo_path: str, day_text: str, commits: int, profile_out: str) -> dict[
         )
         requests = len(server.requests)
     profiler.dump_stats(profile_out)
-    stats = pstats.Stats(profile_out).stats  # type: ignore[attr-defined]
-    buckets = []
-    for suffix, function, label in BUCKETS:
-        found = [
-            (cumulative, calls)
-            for (filename, _line, name), (_cc, calls, _tt, cumulative, _callers) in stats.items()
-            if name == function and filename.endswith(suffix)
-        ]
-        if found:
-            cumulative, calls = max(found)
-            buckets.append({"what": label, "cumulative_s": cumulative, "calls": calls})
+    buckets = profile_buckets(profile_out, BUCKETS)
     return {
         "commits": len(records),
         "requests": requests,

@@ -3,7 +3,40 @@
 import signal
 import threading
 from contextlib import AbstractContextManager
-from typing import Any
+from socketserver import BaseServer
+from types import TracebackType
+from typing import Any, Self
+
+
+class BackgroundServer:
+    """The lifecycle every fake shares: its ``_server`` serves on a daemon thread between
+    ``start()`` and ``stop()``, or inside ``with``."""
+
+    _server: BaseServer
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        # A short poll interval makes stop() (and so every test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
 
 
 def serve_until_stopped(server: AbstractContextManager[Any], banner: str) -> int:

@@ -61,11 +61,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from tests.fakes import serve_until_stopped
+from tests.fakes import BackgroundServer, serve_until_stopped
 from tests.fakes.git_fixture import GitError, run_git
 
 DOCS_URL = "https://docs.github.com/rest"
@@ -318,7 +317,7 @@ class _Page:
     link: str | None
 
 
-class FakeGitHub:
+class FakeGitHub(BackgroundServer):
     """A threaded HTTP server on 127.0.0.1 that answers like api.github.com.
 
     ``fault`` (settable at any time) sees every request first; returning
@@ -353,38 +352,15 @@ class FakeGitHub:
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._used = 0
-        self._httpd = _Server((host, port), _Handler, self)
-        self._thread: threading.Thread | None = None
+        self._server = _Server((host, port), _Handler, self)
 
     # -- lifecycle ----------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
+        host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> FakeGitHub:
-        # A short poll interval makes stop() (and so every test's teardown) quick.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeGitHub", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- configuration and inspection ---------------------------------------------------
 

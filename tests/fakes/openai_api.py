@@ -49,10 +49,9 @@ from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
-from tests.fakes import serve_until_stopped
+from tests.fakes import BackgroundServer, serve_until_stopped
 
 try:
     from repo_digest.tokens import count_tokens, encoding
@@ -563,7 +562,7 @@ class _Response:
     sleep: float = 0.0  # wait this long before sending
 
 
-class FakeOpenAI:
+class FakeOpenAI(BackgroundServer):
     """A threaded HTTP server on 127.0.0.1 that answers like api.openai.com/v1.
 
     ``answer`` (settable at any time) may return a Reply or Fault per request (None: the
@@ -593,41 +592,23 @@ class FakeOpenAI:
         self._requests: list[ChatRequest] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()  # wakes handlers sleeping through a delay
-        self._httpd = _Server((host, port), _Handler, self)
-        self._thread: threading.Thread | None = None
+        self._server = _Server((host, port), _Handler, self)
 
     # -- lifecycle ----------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
+        host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/v1"
 
     def start(self) -> FakeOpenAI:
         encoding()  # load the tokenizer now, so the first request is not slow
         self._stopping.clear()
-        # A short poll interval makes stop() (and so every test's teardown) quick.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeOpenAI", daemon=True
-        )
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> FakeOpenAI:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        self._stopping.set()  # handlers sleeping through a delay end now
+        super().stop()
 
     # -- configuration and inspection ---------------------------------------------------
 

@@ -46,9 +46,10 @@ import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes import BackgroundServer
 
 SLACK_SECTION_LIMIT = 3000
 SLACK_HEADER_LIMIT = 150
@@ -88,7 +89,7 @@ def _json_answer(status: int, value: Any) -> Answer:
     return status, {"Content-Type": "application/json; charset=utf-8"}, json.dumps(value).encode()
 
 
-class Receiver:
+class Receiver(BackgroundServer):
     """A threaded HTTP server on 127.0.0.1 that checks, records and answers POSTs."""
 
     name = "receiver"
@@ -100,37 +101,15 @@ class Receiver:
         self._fail_status: int | None = None
         self._fail_times: int | None = None
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler, self)
-        self._thread: threading.Thread | None = None
+        self._server = _Server(("127.0.0.1", 0), _Handler, self)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
+        host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> Receiver:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> Receiver:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- behaviour --------------------------------------------------------------------------
 
@@ -485,7 +464,7 @@ class _Session:
     rcpt_to: list[str] = field(default_factory=list)
 
 
-class FakeSMTP:
+class FakeSMTP(BackgroundServer):
     """A small SMTP server (no TLS) on 127.0.0.1; with ``user``/``password`` it requires AUTH PLAIN."""
 
     def __init__(self, user: str | None = None, password: str | None = None) -> None:
@@ -505,7 +484,6 @@ class FakeSMTP:
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
 
     @property
     def host(self) -> str:
@@ -514,25 +492,6 @@ class FakeSMTP:
     @property
     def port(self) -> int:
         return self._server.server_address[1]
-
-    def start(self) -> FakeSMTP:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="FakeSMTP", daemon=True)  # fmt: skip
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> FakeSMTP:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def reset(self) -> None:
         with self._lock:

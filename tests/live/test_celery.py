@@ -9,7 +9,6 @@ The fixture's 2026-02-18 (48 commits, Asia/Shanghai) is triggered through the RE
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
 import time
@@ -25,21 +24,12 @@ from scripts.celery_topology import (
     fakes,
     run_demo_day,
 )
+from tests.live import report_line
 
 pytestmark = pytest.mark.airflow_live
 
 DAY = dt.date(2026, 2, 18)
 LLM_DELAY = 0.3  # seconds per answer: instances on both workers are in flight at once
-
-
-def _report(request, line: str) -> None:
-    """A line on the terminal, past pytest's output capture."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None:
-        return
-    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        reporter.write_line(line)
 
 
 def _overlap(a: dict, b: dict) -> bool:
@@ -59,13 +49,13 @@ def test_a_busy_day_runs_on_both_celery_workers_and_everything_stops(tmp_path, r
         )
         with topology:
             timings = ", ".join(f"{key} {value:.1f}s" for key, value in topology.timings.items())
-            _report(request, f"[airflow_live] celery topology started: {timings}")
+            report_line(request, f"[airflow_live] celery topology started: {timings}")
             assert topology.env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
             assert topology.ping_workers() == set(topology.worker_names)
 
             began = time.monotonic()
             run = run_demo_day(topology, DAY)
-            _report(
+            report_line(
                 request,
                 f"[airflow_live] {DAY} ({len(expected)} commits) ran in {time.monotonic() - began:.1f}s",
             )

@@ -9,7 +9,6 @@ in file order, and each first puts the Variable in the state it needs.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
@@ -22,6 +21,7 @@ import pytest
 from tests.fakes.git_fixture import FixtureRepo, build_fixture_repo
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.openai_api import Fault, FakeOpenAI
+from tests.live import report_line
 from tests.live.airflow_stack import AirflowStack, StackError, utc
 
 pytestmark = pytest.mark.airflow_live
@@ -74,20 +74,10 @@ def stack(github, llm, request):
     env = {"AIRFLOW_CONN_GITHUB_DEFAULT": json.dumps(connection), "AIRFLOW_CONN_OPENAI_DEFAULT": json.dumps(llm_connection)}
     with AirflowStack(extra_env=env) as live:
         timings = ", ".join(f"{key} {value:.1f}s" for key, value in live.timings.items())
-        _report(request, f"[airflow_live] stack started: {timings}")
+        report_line(request, f"[airflow_live] stack started: {timings}")
         yield live
         stopping = time.monotonic()
-    _report(request, f"[airflow_live] stack stopped in {time.monotonic() - stopping:.1f}s")
-
-
-def _report(request, line: str) -> None:
-    """A line on the terminal, past pytest's output capture."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None:
-        return
-    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        reporter.write_line(line)
+    report_line(request, f"[airflow_live] stack stopped in {time.monotonic() - stopping:.1f}s")
 
 
 # --- helpers -----------------------------------------------------------------------------
