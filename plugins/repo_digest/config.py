@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
-from repo_digest.names import check_branch, check_conn_id, check_repo
+from repo_digest.names import check_branch, check_conn_id, check_git_url, check_repo, redact_url
 from repo_digest.publishers.targets import PublishTargets, publish_error
 
 VARIABLE_KEY = "repo_digest_repos"
@@ -76,11 +76,7 @@ class RepoEntry(BaseModel):
     @field_validator("url", mode="before")
     @classmethod
     def _check_url(cls, value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError("must be a non-empty git URL or local path")
-        return value.strip()
+        return None if value is None else check_git_url(value)
 
     @field_validator("start_date", mode="before")
     @classmethod
@@ -190,6 +186,8 @@ def _entry_errors(index: int, item: dict[str, Any], exc: ValidationError) -> lis
             message = f"unknown key (value {_short(err['input'])}); allowed: {', '.join(RepoEntry.model_fields)}"
         elif err["type"] == "missing":
             message = "is required"
+        elif key == "url" and isinstance(item.get("url"), str):
+            message = f"{_short(redact_url(item['url']))} {message}"  # never echo a token
         elif key is not None and key in item:
             message = f"{_short(item[key])} {message}"
         errors.append(ConfigError(index, repo, key, message))

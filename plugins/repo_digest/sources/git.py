@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from repo_digest.commits import CommitDetail, CommitRecord, FileChange, FileStatus, pr_number_of, title_of
+from repo_digest.names import redact_url
 from repo_digest.sources import SourceError
 from repo_digest.window import DayWindow
 
@@ -61,16 +62,45 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def local_path_of(url: str) -> Path | None:
+    """The path of a local repository URL (a path or file://), None for a remote one."""
+    if url.startswith("file://"):
+        return Path(url.removeprefix("file://"))
+    if "://" in url or ":" in url.split("/", 1)[0]:  # scheme://… or scp-like host:path
+        return None
+    return Path(url)
+
+
 def sync_mirror(url: str, repo: str, cache_dir: Path | None = None) -> Path:
-    """Clone ``url`` as a bare mirror, or fetch it if already cloned; returns the mirror's path."""
+    """Clone ``url`` as a bare mirror, or fetch it if already cloned; returns the mirror's path.
+
+    A failure names the repo and the URL; a local path that does not exist fails as
+    permanent (no retry can create it), anything else (a network, a server) as transient.
+    """
     owner, name = repo.split("/")
     mirror = (cache_dir or mirror_cache_dir()) / f"{owner}__{name}.git"
-    with _locked(mirror.with_suffix(".lock")):
-        if (mirror / "HEAD").exists():
-            _git(mirror, "remote", "set-url", "origin", url)
-            _git(mirror, "fetch", "--prune", "--quiet", "origin")
-        else:
-            _git(None, "clone", "--mirror", "--quiet", url, str(mirror))
+    local = local_path_of(url)
+    if local is not None and not local.exists():
+        raise GitError(
+            f"{repo}: the git repository {url!r} does not exist on this worker. Fix 'url' of this repo in "
+            "repo_digest_repos (a path every Airflow worker can read, or a git URL), then clear fetch_commits.",
+            permanent=True,
+        )
+    cloned = (mirror / "HEAD").exists()
+    try:
+        with _locked(mirror.with_suffix(".lock")):
+            if cloned:
+                _git(mirror, "remote", "set-url", "origin", url)
+                _git(mirror, "fetch", "--prune", "--quiet", "origin")
+            else:
+                _git(None, "clone", "--mirror", "--quiet", url, str(mirror))
+    except GitError as exc:
+        raise GitError(
+            f"{repo}: the git repository {redact_url(url)!r} could not be {'fetched' if cloned else 'cloned'} "
+            f"({exc}). Every Airflow worker must reach it with its own git credentials; check 'url' of this repo "
+            "in repo_digest_repos. Airflow retries fetch_commits; if its retries run out, clear it once git can "
+            "reach the repository."
+        ) from None
     return mirror
 
 

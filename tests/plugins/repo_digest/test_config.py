@@ -129,3 +129,29 @@ def test_dag_id_keeps_dashes_and_dots():
 def test_trailing_newlines_or_spaces_are_not_accepted(repo):
     parsed = parse([{"repo": repo}])
     assert parsed.entries == [] and parsed.errors[0].key == "repo"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x-access-token:ghp_SECRET123@git.example.com/team/tool.git",
+        "https://ghp_SECRET123@git.example.com/team/tool.git",
+        "ssh://git:ghp_SECRET123@git.example.com/team/tool.git",
+    ],
+)
+def test_a_git_url_with_credentials_is_refused_without_echoing_them(url):
+    parsed = parse([{"repo": "good/one"}, {"repo": "team/tool", "source": "git", "url": url}])
+    assert [e.repo for e in parsed.entries] == ["good/one"]
+    message = str(parsed.errors[0])
+    assert parsed.errors[0].key == "url" and "must not carry credentials" in message
+    assert "ghp_SECRET123" not in message and "***@git.example.com" in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ssh://git@git.example.com/team/tool.git", "git@git.example.com:team/tool.git", "/srv/git/tool.git",
+     "file:///srv/git/tool.git", "https://git.example.com/team/tool.git"],
+)  # fmt: skip
+def test_git_urls_without_credentials_are_accepted(url):
+    parsed = parse([{"repo": "team/tool", "source": "git", "url": url}])
+    assert parsed.errors == [] and parsed.entries[0].url == url
