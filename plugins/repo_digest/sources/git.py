@@ -86,9 +86,11 @@ def sync_mirror(url: str, repo: str, cache_dir: Path | None = None) -> Path:
             "repo_digest_repos (a path every Airflow worker can read, or a git URL), then clear fetch_commits.",
             permanent=True,
         )
-    cloned = (mirror / "HEAD").exists()
+    cloned = False
     try:
         with _locked(mirror.with_suffix(".lock")):
+            # Looked at under the lock: another process may have just cloned it.
+            cloned = (mirror / "HEAD").exists()
             if cloned:
                 _git(mirror, "remote", "set-url", "origin", url)
                 _git(mirror, "fetch", "--prune", "--quiet", "origin")
