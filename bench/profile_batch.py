@@ -6,8 +6,8 @@ runner around it):
     python bench/profile_batch.py REPO_PATH YYYY-MM-DD COMMITS PROFILE_OUT
 
 It reads the day through the ``git`` source, writes the analysis inputs (``fetch_day``,
-``chunk_day``), then runs ``analyze_batch`` over the first COMMITS commits one call at a
-time (``calls_at_once=1``, so cProfile, which follows one thread, sees every call) against
+``chunk_day``), then runs ``analyze_commits`` over the first COMMITS commits one call at a
+time (as an llm_analyze instance does; cProfile follows the one thread) against
 an in-process fake OpenAI that answers at once. Prints one JSON object: wall and CPU
 times, the fake's share of the CPU, and the profile's buckets.
 """
@@ -23,7 +23,7 @@ import time
 MODEL = "gpt-4o-mini"
 KEY = "sk-bench-profile"
 BUCKETS = [
-    ("repo_digest/pipeline.py", "analyze_batch", "analyze_batch, all commits"),
+    ("repo_digest/pipeline.py", "analyze_commits", "analyze_commits, all commits"),
     (
         "repo_digest/analysis/llm.py",
         "default_chat_model",
@@ -63,13 +63,13 @@ def main(repo_path: str, day_text: str, commits: int, profile_out: str) -> dict[
     store = DigestStore()
     frame, _branch = pipeline.fetch_day(entry, day, store)
     pipeline.chunk_day(entry, day, frame, store)
-    batch = {"shas": list(frame["sha"])[:commits]}
+    shas = list(frame["sha"])[:commits]
     with FakeOpenAI(api_key=KEY, models=(MODEL,), delay=0.0) as server:
         choice = LLMChoice(LLMSettings(conn_id="bench", model=MODEL, base_url=server.base_url, api_key=KEY))
         profiler = cProfile.Profile()
         wall, process, thread = time.perf_counter(), time.process_time(), time.thread_time()
         profiler.enable()
-        records = pipeline.analyze_batch(entry, day, batch, store, choice, calls_at_once=1)
+        records = pipeline.analyze_commits(entry, day, shas, store, choice)
         profiler.disable()
         wall, process, thread = (
             time.perf_counter() - wall,

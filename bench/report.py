@@ -440,7 +440,7 @@ class Report:
         return [
             "",
             f"One `llm_analyze` batch of {n} commits profiled in a fresh process (`bench/profile_batch.py`: the",
-            "day's inputs written by `fetch_day`/`chunk_day`, then `analyze_batch` one call at a time against an",
+            "day's inputs written by `fetch_day`/`chunk_day`, then `analyze_commits` one call at a time against an",
             f"in-process fake answering at once): {_s(profile['wall_s'], 2)} wall, {_s(profile['analyzer_cpu_s'], 2)} CPU in",
             f"the analyzer's thread, {_s(profile['fake_cpu_s'], 2)} in the fake's threads; "
             f"{1000 * profile['analyzer_cpu_s'] / n:.0f} ms of analyzer CPU per commit, first-call imports included.",

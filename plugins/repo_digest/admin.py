@@ -75,14 +75,9 @@ DEFAULT_LLM_POOL_SLOTS = 16  # as pipeline.LLM_POOL_SLOTS: both read REPO_DIGEST
 def setup(llm_pool_slots: int) -> str:
     from airflow.models.pool import Pool
 
-    from repo_digest.pipeline import LLM_CALLS_PER_TASK
-
-    if llm_pool_slots < LLM_CALLS_PER_TASK:
-        # An llm_analyze instance takes LLM_CALLS_PER_TASK slots; a smaller pool would never run it.
-        raise SystemExit(
-            f"--llm-pool-slots {llm_pool_slots} is below the {LLM_CALLS_PER_TASK} slots one llm_analyze instance "
-            "takes (REPO_DIGEST_LLM_CALLS_PER_TASK): its tasks would never start"
-        )
+    if llm_pool_slots < 1:
+        # An llm_analyze instance takes one slot; an empty pool would never run it.
+        raise SystemExit(f"--llm-pool-slots {llm_pool_slots}: the pool needs at least 1 slot, or no commit is analysed")
 
     Pool.create_or_update_pool(
         LLM_POOL,

@@ -105,23 +105,22 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
                 entry, run_day(entry, context), frame, DigestStore(), max_map_length=max_map_length
             )
 
-        # The pool bounds concurrent LLM calls across all repos: an instance makes up to
-        # LLM_CALLS_PER_TASK calls at once and takes as many slots.
-        @task(map_index_template="{{ commit_label }}", retries=2, pool=LLM_POOL,
-              pool_slots=pipeline.LLM_CALLS_PER_TASK)  # fmt: skip
-        def llm_analyze(batch: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
+        # One instance per commit, labelled with it in the grid. The pool bounds concurrent
+        # LLM calls across all repos: each instance makes one call at a time, in one slot.
+        @task(map_index_template="{{ commit_label }}", retries=2, pool=LLM_POOL, pool_slots=1)
+        def llm_analyze(commits: dict[str, Any], **context: Any) -> list[dict[str, Any]]:
             from airflow.sdk.exceptions import AirflowFailException
 
             from repo_digest.analysis.llm import FatalLLMError
             from repo_digest.analysis.llm_settings import resolve_llm
 
-            get_current_context()["commit_label"] = pipeline.batch_label(batch)  # type: ignore[typeddict-unknown-key]
+            get_current_context()["commit_label"] = commits["label"]  # type: ignore[typeddict-unknown-key]
             # A run conf flag, not a DAG Param: a Param is copied into every task and
             # validated at each serialization, which was most of a 1,000-repo file's parse.
             force = bool((context["dag_run"].conf or {}).get("force_reanalysis"))
             try:
-                return pipeline.analyze_batch(
-                    entry, run_day(entry, context), batch, DigestStore(), resolve_llm(entry), force=force
+                return pipeline.analyze_commits(
+                    entry, run_day(entry, context), commits["shas"], DigestStore(), resolve_llm(entry), force=force
                 )
             except FatalLLMError as exc:
                 # No retry can fix credentials; fail now, publish nothing. Once the
@@ -140,10 +139,10 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
             branch = context["ti"].xcom_pull(task_ids="fetch_commits", key="branch")
             # Indexing, not iterating: iteration finds the end by a failed lookup that
             # Airflow logs as an error.
-            batches = [analyses[i] for i in range(len(analyses))] if analyses else []
+            analysed = [analyses[i] for i in range(len(analyses))] if analyses else []
             from repo_digest.analysis.llm_settings import resolve_llm
 
-            digest = pipeline.aggregate(entry, run_day(entry, context), frame, batches, branch, resolve_llm(entry))
+            digest = pipeline.aggregate(entry, run_day(entry, context), frame, analysed, branch, resolve_llm(entry))
             return digest.model_dump(mode="json")
 
         @task
@@ -176,8 +175,7 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
             return paths
 
         frame = fetch_commits()
-        batches = chunk_diffs(frame)
-        analyses = llm_analyze.expand(batch=batches)
+        analyses = llm_analyze.expand(commits=chunk_diffs(frame))
         digest = aggregate_stats(frame, analyses)
         published = publish(digest, render_markdown(digest))
         published.operator.operator_extra_links = [OpenDigestLink()]

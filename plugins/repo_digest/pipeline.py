@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import os
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,16 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_MAP_LENGTH = 1024
-# How llm_analyze is mapped. An instance analyses LLM_CALLS_PER_TASK commits at once and
-# takes as many slots of the llm_api pool, so the pool bounds the LLM calls in flight
-# (16 slots: 4 instances of 4 calls). A day is split into about as many batches as the
-# pool runs at once: each instance's start-up (a process, the DAG parse, LangChain's
-# import: seconds) is then paid once, not once per few commits; small days still get
-# batches of at least ANALYSIS_BATCH_SIZE.
-ANALYSIS_BATCH_SIZE = int(os.environ.get("REPO_DIGEST_BATCH_SIZE", "8"))
-LLM_CALLS_PER_TASK = int(os.environ.get("REPO_DIGEST_LLM_CALLS_PER_TASK", "4"))
-LLM_POOL_SLOTS = int(os.environ.get("REPO_DIGEST_LLM_POOL_SLOTS", "16"))
-MAX_ANALYSIS_BATCHES = max(1, LLM_POOL_SLOTS // LLM_CALLS_PER_TASK)
+# How long a mapped llm_analyze instance's label (its commit's title) may be in the grid.
+LABEL_TITLE_CHARS = 60
 # What of a commit's budget the prompt around the patches takes (instructions, answer
 # schema, metadata, file list); the LLM analyzer trims further if a prompt needs more.
 PROMPT_RESERVE_TOKENS = 3_000
@@ -143,20 +135,25 @@ def _open_source(entry: RepoEntry, window: Any,
 
 
 # --- chunk_diffs ---------------------------------------------------------------------
-def batch_shas(shas: Sequence[str], max_map_length: int = DEFAULT_MAX_MAP_LENGTH,
-               batch_size: int | None = None, max_batches: int | None = None) -> list[list[str]]:  # fmt: skip
-    """Split a day's commits into the batches llm_analyze is mapped over.
+def group_commits(shas: Sequence[str], max_map_length: int = DEFAULT_MAX_MAP_LENGTH) -> list[list[str]]:
+    """What llm_analyze is mapped over: one commit per instance, as Airflow users expect.
 
-    At most ``max_batches`` batches (as many instances as the pool runs at once), each of
-    at least ``batch_size`` commits, and never more than Airflow's ``[core]
-    max_map_length`` (beyond which the run fails).
+    Only a day with more commits than Airflow's ``[core] max_map_length`` (beyond which
+    the run would fail) puts consecutive commits together, as few per instance as fit.
     """
     if not shas:
         return []
-    batch_size = batch_size or ANALYSIS_BATCH_SIZE
-    max_batches = min(max_batches or MAX_ANALYSIS_BATCHES, max_map_length)
-    size = max(batch_size, math.ceil(len(shas) / max_batches))
+    size = math.ceil(len(shas) / max_map_length)
     return [list(shas[i : i + size]) for i in range(0, len(shas), size)]
+
+
+def commits_label(records: Sequence[CommitRecord]) -> str:
+    """A mapped instance's label in the grid: ``{short sha} {title}``, and how many more it holds."""
+    title = "".join(ch for ch in records[0].title if unicodedata.category(ch)[0] != "C").strip()
+    if len(title) > LABEL_TITLE_CHARS:
+        title = title[: LABEL_TITLE_CHARS - 1].rstrip() + "…"
+    more = f" (+{len(records) - 1} more)" if len(records) > 1 else ""
+    return f"{records[0].sha[:7]} {title}{more}".strip()
 
 
 def chunk_day(
@@ -166,7 +163,10 @@ def chunk_day(
     store: DigestStore,
     max_map_length: int = DEFAULT_MAX_MAP_LENGTH,
 ) -> list[dict[str, Any]]:
-    """Write each commit's analysis input to the store; return the batches to map over."""
+    """Write each commit's analysis input to the store; return what llm_analyze is mapped over.
+
+    Each item: ``{"shas": [...], "label": ...}``, one commit (several only beyond max_map_length).
+    """
     records = frame_to_commits(frame)
     noise = [NoiseRule("user", pattern) for pattern in entry.noise_paths]
     patch_budget = max(entry.budget_tokens - PROMPT_RESERVE_TOKENS, entry.budget_tokens // 4)
@@ -174,7 +174,9 @@ def chunk_day(
         detail, _ = cached_detail(store, entry.repo, record.sha, _missing_detail(entry.repo))
         analysis_input = prepare_input(record, detail, patch_budget, noise)
         store.write_text(store.work_path(entry.repo, day, f"{record.sha}.json"), analysis_input.model_dump_json())
-    return [{"shas": batch} for batch in batch_shas([record.sha for record in records], max_map_length)]
+    by_sha = {record.sha: record for record in records}
+    groups = group_commits([record.sha for record in records], max_map_length)
+    return [{"shas": shas, "label": commits_label([by_sha[sha] for sha in shas])} for shas in groups]
 
 
 def _missing_detail(repo: str) -> Callable[[str], CommitDetail]:
@@ -184,33 +186,28 @@ def _missing_detail(repo: str) -> Callable[[str], CommitDetail]:
     return fail
 
 
-def batch_label(batch: dict[str, Any]) -> str:
-    shas = batch["shas"]
-    return shas[0][:7] if len(shas) == 1 else f"{shas[0][:7]} +{len(shas) - 1}"
-
-
 # --- llm_analyze ---------------------------------------------------------------------
 def load_input(store: DigestStore, entry: RepoEntry, day: dt.date, sha: str) -> AnalysisInput:
     return AnalysisInput.model_validate_json(store.read_text(store.work_path(entry.repo, day, f"{sha}.json")))
 
 
-def analyze_batch(
+def analyze_commits(
     entry: RepoEntry,
     day: dt.date,
-    batch: dict[str, Any],
+    shas: Sequence[str],
     store: DigestStore,
     choice: LLMChoice,
     *,
     force: bool = False,
     chat_factory: ChatFactory | None = None,
-    calls_at_once: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Analyse each commit of a batch; the records go back over XCom (small, JSON).
+    """Analyse an instance's commit (or commits, one after another); the records go back over XCom.
 
     With an LLM: a cached analysis for (repo, sha, model, prompt, language) is reused
     unless ``force``; otherwise the LLM is asked and a usable answer cached. The
     rule-based analysis always runs: it is the LLM's signal and its stand-in.
     Raises FatalLLMError when the endpoint refuses the credentials or the model.
+    One call at a time: an instance takes one slot of the llm_api pool.
     """
     from repo_digest.analysis.rules import analyze_by_rules
 
@@ -244,20 +241,7 @@ def analyze_batch(
                  f": {analysis.fallback_reason}" if analysis.fallback_reason else "")  # fmt: skip
         return analysis.model_dump(mode="json")
 
-    shas = list(batch["shas"])
-    workers = max(1, min(calls_at_once or LLM_CALLS_PER_TASK, len(shas)))
-    if workers == 1:
-        return [analyze_one(sha) for sha in shas]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as executor:
-        futures = [executor.submit(analyze_one, sha) for sha in shas]
-        try:
-            return [future.result() for future in futures]  # in the batch's order
-        except BaseException:
-            # A refused key fails every commit alike: stop asking.
-            executor.shutdown(wait=True, cancel_futures=True)
-            raise
+    return [analyze_one(sha) for sha in shas]
 
 
 # --- aggregate_stats -----------------------------------------------------------------
@@ -265,11 +249,11 @@ def aggregate(
     entry: RepoEntry,
     day: dt.date,
     frame: pd.DataFrame,
-    batches: Sequence[Sequence[dict[str, Any]]],
+    analysed: Sequence[Sequence[dict[str, Any]]],
     branch: str | None,
     choice: LLMChoice,
 ) -> Digest:
-    analyses = [CommitAnalysis.model_validate(item) for batch in batches for item in batch]
+    analyses = [CommitAnalysis.model_validate(item) for records in analysed for item in records]
     settings = choice.settings
     prices = None
     if settings is not None and settings.price_per_1m_input_tokens is not None:

@@ -98,10 +98,10 @@ def task_states(dag_run) -> dict[str, TaskState]:
 
 
 def digest_day(entry, day: dt.date, store_url: str | None = None, choice=None,
-               batches_out: list | None = None) -> tuple[str, dict]:  # fmt: skip
-    """The DAG's tasks as plain calls (fetch, chunk, analyse each batch, aggregate, render, publish).
+               mapped_out: list | None = None) -> tuple[str, dict]:  # fmt: skip
+    """The DAG's tasks as plain calls (fetch, chunk, analyse each mapped item, aggregate, render, publish).
 
-    Returns the published Markdown and JSON; ``batches_out`` receives the batches llm_analyze
+    Returns the published Markdown and JSON; ``mapped_out`` receives the items llm_analyze
     would be mapped over.
     """
     from repo_digest import pipeline
@@ -112,10 +112,10 @@ def digest_day(entry, day: dt.date, store_url: str | None = None, choice=None,
     store = DigestStore(store_url)
     choice = choice or LLMChoice(None, "no_connection")
     frame, branch = pipeline.fetch_day(entry, day, store)
-    batches = pipeline.chunk_day(entry, day, frame, store)
-    if batches_out is not None:
-        batches_out.extend(batches)
-    analyses = [pipeline.analyze_batch(entry, day, batch, store, choice) for batch in batches]
+    mapped = pipeline.chunk_day(entry, day, frame, store)
+    if mapped_out is not None:
+        mapped_out.extend(mapped)
+    analyses = [pipeline.analyze_commits(entry, day, item["shas"], store, choice) for item in mapped]
     digest = pipeline.aggregate(entry, day, frame, analyses, branch, choice)
     markdown = render_markdown(digest)
     paths = pipeline.publish_to_store(digest, markdown, store)

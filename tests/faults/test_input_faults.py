@@ -201,9 +201,7 @@ def test_a_commit_of_5000_files_says_its_file_list_was_truncated(analyzer, monke
 
 
 # --- a day of 2,000 commits ---------------------------------------------------------------
-def test_a_day_of_2000_commits_is_batched_within_max_map_length_and_loses_none(airflow_db, store, tmp_path):
-    from repo_digest import pipeline
-
+def test_a_day_of_2000_commits_is_mapped_within_max_map_length_and_loses_none(airflow_db, store, tmp_path):
     path = tmp_path / "busy"
     start = dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC)
     history = [(start - dt.timedelta(days=1), b"docs: start\n", {"README.md": b"# busy\n"})]
@@ -211,24 +209,25 @@ def test_a_day_of_2000_commits_is_batched_within_max_map_length_and_loses_none(a
                  {f"src/f{i % 50}.py": f"X = {i}\n".encode()}) for i in range(2000)]  # fmt: skip
     fast_import(path, history)
     entry = RepoEntry(repo="acme/busy", timezone="UTC", source="git", url=str(path))
-    batches: list = []
-    markdown, data = digest_day(entry, DAY, batches_out=batches)
+    mapped: list = []
+    markdown, data = digest_day(entry, DAY, mapped_out=mapped)
     expected = run_git(path, "rev-list", "--max-count=2000", "main").decode().split()
     assert_complete_digest(markdown, data, expected)
-    # The batches llm_analyze is mapped over: within Airflow's default max_map_length (1024)
-    # and the package's cap, every commit in exactly one.
-    assert len(batches) <= min(pipeline.MAX_ANALYSIS_BATCHES, 1024)
-    assert sorted(sha for batch in batches for sha in batch["shas"]) == sorted(expected)
+    # What llm_analyze is mapped over: within Airflow's default max_map_length (1024), so
+    # two commits an instance, every commit in exactly one, labelled by its first commit.
+    assert len(mapped) == 1000 and {len(item["shas"]) for item in mapped} == {2}
+    assert sorted(sha for item in mapped for sha in item["shas"]) == sorted(expected)
+    assert all(item["label"].startswith(item["shas"][0][:7]) and item["label"].endswith("(+1 more)") for item in mapped)
 
 
 def test_a_small_max_map_length_is_honoured_by_the_dag(monkeypatch, airflow_db, store, fixture_repo):
     monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "4")
     set_repos(monkeypatch, {"repo": "acme/widgets", "timezone": "Asia/Shanghai", "source": "git",
                             "url": str(fixture_repo.path)})  # fmt: skip
-    day = dt.date(2026, 2, 18)  # 48 commits: 6 batches of 8 would exceed the limit of 4
+    day = dt.date(2026, 2, 18)  # 48 commits: one instance each would exceed the limit of 4
     dag_run = run_dag(day)
     instances = [name for name in task_states(dag_run) if name.startswith("llm_analyze[")]
-    assert 1 <= len(instances) <= 4
+    assert len(instances) == 4
     markdown, data = read_digest(store, day)
     assert_complete_digest(markdown, data, [c.sha for c in fixture_repo.commits_on(day, "Asia/Shanghai")])
 

@@ -66,9 +66,13 @@ def test_a_busy_day_runs_on_both_celery_workers_and_everything_stops(tmp_path, r
             assert {ti["state"] for ti in tis} == {"success"}, [(ti["task_id"], ti["state"]) for ti in tis]
             assert {ti["hostname"] for ti in tis} <= set(topology.worker_names)
             analyses = [ti for ti in tis if ti["task_id"] == "llm_analyze"]
-            assert len(analyses) >= 2 and sorted(ti["map_index"] for ti in analyses) == list(
-                range(len(analyses))
-            )
+            # One mapped instance per commit, labelled with its short sha and title.
+            assert sorted(ti["map_index"] for ti in analyses) == list(range(len(expected)))
+            titles = {c.sha[:7]: c.title for c in expected}
+            for ti in analyses:
+                short, title = ti["rendered_map_index"].split(" ", 1)
+                assert titles.pop(short).startswith(title.rstrip("…")), ti["rendered_map_index"]
+            assert titles == {}
             assert {ti["hostname"] for ti in analyses} == set(topology.worker_names), [
                 (ti["map_index"], ti["hostname"]) for ti in analyses
             ]
@@ -94,6 +98,11 @@ def test_a_busy_day_runs_on_both_celery_workers_and_everything_stops(tmp_path, r
             # written on one worker and read on another.
             stored = [p for p in topology.xcom_dir.rglob("*") if p.is_file()]
             assert any("/aggregate_stats/" in str(p) for p in stored), stored
+
+            # Each worker imported what a task process needs before forking its pool.
+            for index in range(1, len(topology.worker_names) + 1):
+                log = (topology.logs_dir / f"worker{index}.log").read_text(errors="replace")
+                assert "repo_digest.preload: task-process modules imported" in log, log[-3000:]
 
             processes = topology.pids()
             assert len(processes) >= 5  # api-server, scheduler, dag-processor, two workers (and children)
