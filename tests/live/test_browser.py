@@ -1,8 +1,9 @@
 """A user in a real browser: headless Chromium (Debian's) against the running api-server.
 
 Log in, see the repo DAG, trigger a run for a date from the trigger dialog, wait for it,
-open "Digests" in the navigation and read the commit table; and the viewer refuses a
-request without a login.
+open "Digests" in the navigation (the day's counts, the paused combined DAG), read the
+commit table, and follow a commit's permalink to an address that opens the digest at that
+commit; and the viewer refuses a request without a login.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -21,6 +23,7 @@ pytestmark = pytest.mark.airflow_live
 
 TZ = "Asia/Shanghai"
 DAG_ID = "repo_digest__acme__widgets"
+COMBINED_DAG_ID = "repo_digest__all"
 DAY = dt.date(2026, 2, 19)
 CHROME_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -106,15 +109,23 @@ def test_a_user_triggers_a_day_and_reads_its_digest_in_the_ui(stack, browser, fi
     assert run["logical_date"].startswith(DAY.isoformat()) and run["triggered_by"] == "ui", run
     assert stack.wait_for_run(DAG_ID, run["dag_run_id"], timeout=180) == "success"
 
-    # "Digests" in the navigation: the viewer, inside the UI.
+    # "Digests" in the navigation: the viewer, inside the UI. The day is listed with its
+    # commit count; the combined report's DAG is there but paused (as new DAGs are).
+    stack.wait_for_dag(COMBINED_DAG_ID)
+    expected = fixture_repo.commits_on(DAY, TZ)
     browser.get(f"{stack.api_url}/")
     browser.find_element(By.XPATH, "//*[normalize-space()='Digests']").click()
     WebDriverWait(browser, 30).until(ec.frame_to_be_available_and_switch_to_it((By.TAG_NAME, "iframe")))
-    browser.find_element(By.CSS_SELECTOR, f"a.digest-link[data-day='{DAY.isoformat()}']").click()
+    state = browser.find_element(By.ID, "combined-state")
+    assert state.get_attribute("data-state") == "paused"
+    assert state.text == f"{COMBINED_DAG_ID} is paused: unpause it to build combined reports.", state.text
+    day_link = f"section.repo[data-repo='acme/widgets'] a.digest-link[data-day='{DAY.isoformat()}']"
+    counts = browser.find_element(By.CSS_SELECTOR, f"{day_link} + span.counts")
+    assert counts.get_attribute("data-commits") == str(len(expected)) and expected
+    browser.find_element(By.CSS_SELECTOR, day_link).click()
     digest = browser.find_element(By.CSS_SELECTOR, "main#digest")
     assert digest.get_attribute("data-repo") == "acme/widgets" and digest.get_attribute("data-day") == DAY.isoformat()
     rows = digest.find_elements(By.CSS_SELECTOR, "table tbody tr")
-    expected = fixture_repo.commits_on(DAY, TZ)
     cells = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")] for row in rows]
     assert [c[0] for c in cells] == [
         commit.committer_date.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
@@ -123,6 +134,42 @@ def test_a_user_triggers_a_day_and_reads_its_digest_in_the_ui(stack, browser, fi
     assert [c[1] for c in cells] == [commit.author_name for commit in expected]
     assert [c[2] for c in cells] == [commit.title for commit in expected]  # hostile titles shown as text
     assert browser.find_elements(By.TAG_NAME, "script") == []  # nothing from commits became a script
+
+    # A commit's permalink. The UI's iframe may not navigate the top window (its sandbox has
+    # no allow-top-navigation), so the link loads the page itself at the section; the UI then
+    # shows the iframe's address in the address bar.
+    page = f"/repo-digest/acme/widgets/{DAY.isoformat()}"
+    permalink = digest.find_element(By.CSS_SELECTOR, "h4 a.permalink")
+    href = urlsplit(permalink.get_attribute("href"))
+    anchor = href.fragment
+    assert (href.path, href.query) == (page, f"section={anchor}") and anchor, href
+    assert permalink.get_attribute("target") in (None, "")
+    permalink.click()
+    browser.switch_to.default_content()
+    shared = f"{stack.api_url}/plugin/digests{page}?section={anchor}#{anchor}"
+    WebDriverWait(browser, 30).until(lambda driver: driver.current_url == shared)
+
+    def shows_section(in_frame: bool) -> None:
+        """The page was opened afresh and is scrolled so that the section's anchor is in view."""
+        if in_frame:
+            frame = ec.frame_to_be_available_and_switch_to_it((By.TAG_NAME, "iframe"))
+            WebDriverWait(browser, 30).until(frame)
+        target = browser.find_element(By.ID, anchor)
+        WebDriverWait(browser, 30).until(lambda d: d.execute_script("return location.hash") == f"#{anchor}")
+        top = browser.execute_script("return arguments[0].getBoundingClientRect().top", target)
+        height = browser.execute_script("return window.innerHeight")
+        assert browser.execute_script("return window.scrollY") > 0
+        assert 0 <= top < height, (top, height)
+
+    # The address bar's URL, opened afresh: the UI, with the digest at that commit.
+    browser.get("about:blank")
+    browser.get(shared)
+    shows_section(in_frame=True)
+    # The link's own address (what "Copy link" gives), opened afresh: the viewer page alone.
+    browser.switch_to.default_content()
+    browser.get("about:blank")
+    browser.get(f"{stack.api_url}{page}?section={anchor}#{anchor}")
+    shows_section(in_frame=False)
 
 
 def test_the_viewer_refuses_a_request_without_login(stack, browser):

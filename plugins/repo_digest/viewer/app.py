@@ -11,6 +11,12 @@ Routes (relative to the mount point; every page needs an Airflow login, see auth
     GET /{owner}/{name}/{YYYY-MM-DD}.md|.json
     GET /_static/viewer.css, /_static/icon.svg   (no login: no data)
 
+The day lists (index, repository, combined) show each listed day's commit and importance
+counts from its JSON (repo_digest.viewer.counts); the index and the combined list say what
+state the combined report's DAG is in (repo_digest.viewer.dagstate). A digest page's
+headings link to their own section (``?section=<id>#<id>``, a query the routes ignore; see
+repo_digest.viewer.sanitize.permalink).
+
 Anything else is 404, including every path segment that fails the patterns of
 repo_digest.viewer.paths (checked before the store is touched). Every response carries a
 strict Content-Security-Policy: no script source at all, styles only from this app,
@@ -34,11 +40,14 @@ from repo_digest.viewer import listing
 from repo_digest.viewer.auth import (
     CurrentUser,
     LoginRequired,
+    can_read_dag,
     login_url,
     readable_dag_ids,
     require_dag_read,
     wants_html,
 )
+from repo_digest.viewer.counts import DayCounts, counts_of
+from repo_digest.viewer.dagstate import read_dag_state
 from repo_digest.viewer.paths import COMBINED, DigestRef, parse_digest_file, valid_repo, viewer_path
 from repo_digest.viewer.sanitize import render_digest_html
 
@@ -161,23 +170,41 @@ def create_app(store_url: str | None = None) -> FastAPI:
     def index(request: Request, user: CurrentUser) -> HTMLResponse:
         require_dag_read(user, None)
         from repo_digest.config import dag_id_for
+        from repo_digest.dag_factory import COMBINED_DAG_ID
 
         root = store_root()
         repos = listing.list_repos(root)
-        readable = readable_dag_ids(user, {dag_id_for(repo.repo) for repo in repos})
+        readable = readable_dag_ids(user, {dag_id_for(repo.repo) for repo in repos} | {COMBINED_DAG_ID})
         repos = [repo for repo in repos if dag_id_for(repo.repo) in readable]
+        combined = listing.combined_days(root)
+        limit = INDEX_DAYS
+        listed = [DigestRef(None, day) for day in combined[:limit]]
+        listed += [DigestRef(repo.repo, day) for repo in repos for day in repo.days[:limit]]
         return render(
             request,
             "index.html",
-            combined=listing.combined_days(root),
+            combined=combined,
+            combined_state=read_dag_state(COMBINED_DAG_ID) if COMBINED_DAG_ID in readable else None,
             repos=repos,
-            limit=INDEX_DAYS,
+            limit=limit,
+            counts=_by_repo_and_day(counts_of(root, listed)),
         )
 
     @app.get(f"/{COMBINED}", response_class=HTMLResponse)
     def combined_days(request: Request, user: CurrentUser) -> HTMLResponse:
+        from repo_digest.dag_factory import COMBINED_DAG_ID
+
         require_dag_read(user, None)
-        return render(request, "days.html", repo=None, days=listing.combined_days(store_root()))
+        root = store_root()
+        days = listing.combined_days(root)
+        return render(
+            request,
+            "days.html",
+            repo=None,
+            days=days,
+            combined_state=read_dag_state(COMBINED_DAG_ID) if can_read_dag(user, COMBINED_DAG_ID) else None,
+            counts=_by_repo_and_day(counts_of(root, [DigestRef(None, day) for day in days])),
+        )
 
     @app.get(f"/{COMBINED}/{{file_name}}")
     def combined_digest(request: Request, file_name: str, user: CurrentUser) -> Response:
@@ -191,10 +218,18 @@ def create_app(store_url: str | None = None) -> FastAPI:
     def repo_page(request: Request, owner: str, name: str, user: CurrentUser) -> HTMLResponse:
         repo = _repo_or_404(owner, name)
         _require_repo_read(user, repo)
-        days = listing.repo_days(store_root(), repo)
+        root = store_root()
+        days = listing.repo_days(root, repo)
         if not days:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
-        return render(request, "days.html", repo=repo, days=days)
+        return render(
+            request,
+            "days.html",
+            repo=repo,
+            days=days,
+            combined_state=None,
+            counts=_by_repo_and_day(counts_of(root, [DigestRef(repo, day) for day in days])),
+        )
 
     @app.get("/{owner}/{name}/{file_name}")
     def repo_digest(request: Request, owner: str, name: str, file_name: str, user: CurrentUser) -> Response:
@@ -230,13 +265,18 @@ def create_app(store_url: str | None = None) -> FastAPI:
             request,
             "digest.html",
             ref=ref,
-            digest_html=render_digest_html(markdown),
+            digest_html=render_digest_html(markdown, page_path=_base(request) + viewer_path(ref)),
             has_json=listing.digest_file(root, ref, ".json").exists(),
             previous_day=older[0] if older else None,
             next_day=newer[-1] if newer else None,
         )
 
     return app
+
+
+def _by_repo_and_day(counts: dict[DigestRef, DayCounts]) -> dict[tuple[str | None, dt.date], DayCounts]:
+    """For the templates, which look a day's counts up by ``(repo, day)`` (repo None: combined)."""
+    return {(ref.repo, ref.day): day_counts for ref, day_counts in counts.items()}
 
 
 def _repo_or_404(owner: str, name: str) -> str:

@@ -13,11 +13,19 @@ Two layers, each enough on its own for what digests contain today:
 
 The page that shows the result also sends a Content-Security-Policy without any script
 source (repo_digest.viewer.app), a third layer.
+
+After sanitizing, :func:`add_permalinks` gives each heading that follows one of the digest's
+anchors (every commit, every repository, group, summary and contents section) a "🔗" link to
+that section of the page. It is added after nh3 on purpose: the link points at a path of the
+viewer (nh3 drops every relative URL but a ``#fragment``), and it is built only from the
+anchor's id (already held to the anchor pattern) and the page's own path, never from the
+Markdown. See :func:`permalink` for why the link has a query string.
 """
 
 from __future__ import annotations
 
 import functools
+import html as html_lib
 import re
 from typing import TYPE_CHECKING
 
@@ -46,6 +54,16 @@ _ANCHOR_ID = r"[A-Za-z0-9][A-Za-z0-9_-]{0,199}"
 _ANCHOR_OPEN_RE = re.compile(rf'<a id="({_ANCHOR_ID})">')
 _ANCHOR_BLOCK_RE = re.compile(rf'<a id="({_ANCHOR_ID})"></a>')
 _FRAGMENT_RE = re.compile(r"#[A-Za-z0-9_-]*")
+# A heading right after one of the digest's anchors, as sanitize_html writes them: the anchor
+# alone in a paragraph (nh3 adds rel="noopener noreferrer"), then the heading.
+_ANCHORED_HEADING_RE = re.compile(
+    rf'(?P<anchor><a id="(?P<id>{_ANCHOR_ID})"[^<>]*></a>(?:</p>)?\s*<h(?P<level>[1-6])>)'
+    r"(?P<text>.*?)(?P<close></h(?P=level)>)",
+    re.DOTALL,
+)
+# The query of a permalink (see permalink()); the viewer ignores it.
+PERMALINK_QUERY = "section"
+PERMALINK_TITLE = "Link to this section"
 
 
 def _restrict_raw_html(state: StateCore) -> None:
@@ -125,6 +143,45 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def render_digest_html(markdown: str) -> str:
-    """A digest's Markdown as sanitized HTML (a fragment, to go inside the page's ``<main>``)."""
-    return sanitize_html(_markdown().render(markdown))
+def permalink(page_path: str, anchor: str) -> str:
+    """The URL of one section of a viewer page: ``/repo-digest/o/n/2026-02-19?section=<id>#<id>``.
+
+    The Airflow UI shows the viewer in an iframe sandboxed without ``allow-top-navigation``,
+    so a ``target="_top"`` link would not open at all. What it does do (Airflow 3.3's external
+    views): after every page load in the iframe it copies the iframe's path, query and
+    fragment into the address bar (``/plugin/digests/repo-digest/…``), and a fresh load of
+    such an address opens the iframe at that path and fragment. A link that differs from the
+    page only in its ``#fragment`` is no page load (the browser only scrolls), hence the query
+    naming the section: the click loads the page at the section and the address bar shows a
+    URL that opens it there. Opened outside the UI, the link is the viewer page at the section.
+    """
+    unsafe = any(ch in page_path for ch in "?#\"'<>&")
+    if not page_path.startswith("/") or page_path.startswith("//") or unsafe:
+        raise ValueError(f"not a viewer page path: {page_path!r}")
+    if re.fullmatch(_ANCHOR_ID, anchor) is None:
+        raise ValueError(f"not an anchor id: {anchor!r}")
+    return f"{page_path}?{PERMALINK_QUERY}={anchor}#{anchor}"
+
+
+def add_permalinks(html: str, page_path: str) -> str:
+    """``html`` (sanitize_html's output) with a permalink at the end of each anchored heading."""
+
+    def link(match: re.Match[str]) -> str:
+        href = html_lib.escape(permalink(page_path, match["id"]), quote=True)
+        title = html_lib.escape(PERMALINK_TITLE, quote=True)
+        return (
+            f'{match["anchor"]}{match["text"]} '
+            f'<a class="permalink" href="{href}" title="{title}" aria-label="{title}">🔗</a>{match["close"]}'
+        )
+
+    return _ANCHORED_HEADING_RE.sub(link, html)
+
+
+def render_digest_html(markdown: str, page_path: str | None = None) -> str:
+    """A digest's Markdown as sanitized HTML (a fragment, to go inside the page's ``<main>``).
+
+    With ``page_path`` (the viewer page's absolute path, e.g. ``/repo-digest/o/n/2026-02-19``)
+    each anchored heading gets a permalink to its section (add_permalinks).
+    """
+    html = sanitize_html(_markdown().render(markdown))
+    return add_permalinks(html, page_path) if page_path is not None else html

@@ -143,9 +143,17 @@ def test_nothing_executable_reaches_the_browser(admin, page):
                 assert value is not None
                 assert value.startswith(("#", "http://", "https://", f"{PREFIX}/")), (tag, name, value)
                 assert "javascript" not in value.lower()
-    # Inside the digest: only http(s) links and in-page fragments.
-    for attrs in Elements(digest_main(html)).named("a"):
+    # Inside the digest: only http(s) links, in-page fragments, and the viewer's permalinks to
+    # this very page's own anchors.
+    links = Elements(digest_main(html)).named("a")
+    anchors = {attrs["id"] for attrs in links if attrs.get("id")}
+    for attrs in links:
         href = attrs.get("href")
+        if attrs.get("class") == "permalink":
+            path, _, anchor = (href or "").partition("?section=")
+            assert path == page and anchor == f"{anchor.partition('#')[0]}#{anchor.partition('#')[0]}", href
+            assert anchor.partition("#")[0] in anchors, href
+            continue
         assert href is None or href.startswith(("#", "http://", "https://")), href
 
 
