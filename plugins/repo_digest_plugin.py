@@ -12,12 +12,15 @@ api-server ever sees; nothing here touches the store or the network.
   the Airflow login itself (a plugin app gets no auth from Airflow).
 - ``external_views``: the "Digests" entry of the UI's navigation; the UI shows the viewer's
   index in an iframe at ``/plugin/digests``.
+- ``listeners``: repo_digest.listeners, in the scheduler: the ``llm_api`` pool exists, and each
+  run's note names the day it digests.
 The "Open digest" extra link (repo_digest.viewer.links) is attached to the ``publish`` task
 by the DAG itself; Airflow 3 needs no plugin registration for it.
 """
 
 from airflow.configuration import conf
 from airflow.plugins_manager import AirflowPlugin
+from repo_digest import listeners as run_listeners
 from repo_digest.timetable import DigestDayTimetable
 from repo_digest.viewer import APP_NAME, URL_PREFIX, nav_view, viewer_app
 
@@ -29,3 +32,4 @@ class RepoDigestPlugin(AirflowPlugin):
     timetables = [DigestDayTimetable]
     fastapi_apps = [{"app": viewer_app, "url_prefix": URL_PREFIX, "name": APP_NAME}]
     external_views = [nav_view(_BASE_URL)]
+    listeners = [run_listeners]

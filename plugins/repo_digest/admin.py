@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
 from repo_digest.config import VARIABLE_KEY, format_errors, parse_repo_entries
+from repo_digest.pool import LLM_POOL, default_slots, set_llm_pool
 from repo_digest.variable import read_repos_variable
 
 
@@ -68,23 +68,11 @@ def check() -> tuple[str, int]:
     return "\n".join(lines) or f"{VARIABLE_KEY} is empty: no repos tracked", 1 if parsed.errors else 0
 
 
-LLM_POOL = "llm_api"
-DEFAULT_LLM_POOL_SLOTS = 16  # as pipeline.LLM_POOL_SLOTS: both read REPO_DIGEST_LLM_POOL_SLOTS
-
-
 def setup(llm_pool_slots: int) -> str:
-    from airflow.models.pool import Pool
-
     if llm_pool_slots < 1:
         # An llm_analyze instance takes one slot; an empty pool would never run it.
         raise SystemExit(f"--llm-pool-slots {llm_pool_slots}: the pool needs at least 1 slot, or no commit is analysed")
-
-    Pool.create_or_update_pool(
-        LLM_POOL,
-        slots=llm_pool_slots,
-        description="repo_digest: concurrent LLM calls (one llm_analyze task instance each)",
-        include_deferred=False,
-    )
+    set_llm_pool(llm_pool_slots)
     return f"pool {LLM_POOL}: {llm_pool_slots} slots"
 
 
@@ -95,9 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("remove-repo", help="stop tracking owner/name").add_argument("repo")
     commands.add_parser("check", help="list the DAGs the Variable makes and its problems")
     setup_parser = commands.add_parser("setup", help="create or resize the llm_api pool (idempotent)")
-    setup_parser.add_argument(
-        "--llm-pool-slots", type=int, default=int(os.environ.get("REPO_DIGEST_LLM_POOL_SLOTS", DEFAULT_LLM_POOL_SLOTS))
-    )
+    setup_parser.add_argument("--llm-pool-slots", type=int, default=default_slots())
     args = parser.parse_args(argv)
     if args.command == "add-repo":
         print(add_repo(args.entry))

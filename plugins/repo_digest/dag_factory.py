@@ -12,8 +12,9 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from repo_digest.config import RepoEntry
+from repo_digest.pool import LLM_POOL
 from repo_digest.timetable import DigestDayTimetable
-from repo_digest.window import day_of_interval_start, last_complete_day
+from repo_digest.window import day_of_logical_date, last_complete_day
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG, Asset
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 # With catchup off, the start date only bounds how far back a backfill can reach.
 DEFAULT_START_DATE = dt.date(2008, 1, 1)
 MAX_ACTIVE_RUNS = int(os.environ.get("REPO_DIGEST_MAX_ACTIVE_RUNS", "3"))
-LLM_POOL = "llm_api"
 COMBINED_DAG_ID = "repo_digest__all"
 # The repo DAGs are spread over dags/repo_digest_0.py … _{REPO_DAG_FILES - 1}.py. The
 # dag-processor parses files in parallel and times each one; building and serializing a
@@ -38,14 +38,15 @@ def digest_asset(entry: RepoEntry) -> Asset:
 
 
 def run_day(entry: RepoEntry, context: Any) -> dt.date:
-    """The day this run covers: its data interval's local day, or the last full day without one.
+    """The day this run digests: that of its logical date, however the run was started.
 
-    A REST trigger with ``logical_date: null`` has no data interval; such a "run now"
-    covers the latest day that has ended in the repo's timezone.
+    Not the data interval: ``airflow dags trigger -l D`` computes that from the trigger
+    time. A REST trigger with ``logical_date: null`` (a "run now") covers the latest day
+    that has ended in the repo's timezone.
     """
-    start = context.get("data_interval_start")
-    if start is not None:
-        return day_of_interval_start(start, entry.timezone)
+    logical_date = context["dag_run"].logical_date
+    if logical_date is not None:
+        return day_of_logical_date(logical_date, entry.timezone)
     return last_complete_day(context["dag_run"].run_after, entry.timezone)
 
 
@@ -92,8 +93,16 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
         @task(retries=6, retry_delay=dt.timedelta(minutes=1), retry_exponential_backoff=True,
               max_retry_delay=dt.timedelta(minutes=30))  # fmt: skip
         def fetch_commits(**context: Any):  # -> pd.DataFrame (annotation would import pandas at parse)
-            frame, branch = pipeline.fetch_day(entry, run_day(entry, context), DigestStore())
+            # Taken before listing: a commit of an unfinished day made after this moment is
+            # left to the run that replaces the partial digest.
+            read_at = dt.datetime.now(dt.UTC)
+            day = run_day(entry, context)
+            frame, branch = pipeline.fetch_day(entry, day, DigestStore())
             context["ti"].xcom_push(key="branch", value=branch)
+            context["ti"].xcom_push(key="read_at", value=read_at.isoformat())
+            if pipeline.partial_until(entry, day, read_at) is not None:
+                print(f"{day} has not ended in {entry.timezone}: this digest is partial, up to {read_at:%H:%M} UTC; "
+                      "the run after the day ends replaces it")  # fmt: skip
             return frame
 
         @task
@@ -137,12 +146,14 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
         @task(trigger_rule="none_failed", multiple_outputs=False)
         def aggregate_stats(frame: Any, analyses: Any, **context: Any) -> dict[str, Any]:
             branch = context["ti"].xcom_pull(task_ids="fetch_commits", key="branch")
+            read_at = context["ti"].xcom_pull(task_ids="fetch_commits", key="read_at")
             # Indexing, not iterating: iteration finds the end by a failed lookup that
             # Airflow logs as an error.
             analysed = [analyses[i] for i in range(len(analyses))] if analyses else []
             from repo_digest.analysis.llm_settings import resolve_llm
 
-            digest = pipeline.aggregate(entry, run_day(entry, context), frame, analysed, branch, resolve_llm(entry))
+            digest = pipeline.aggregate(entry, run_day(entry, context), frame, analysed, branch, resolve_llm(entry),
+                                        dt.datetime.fromisoformat(read_at) if read_at else None)  # fmt: skip
             return digest.model_dump(mode="json")
 
         @task
@@ -164,7 +175,10 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
             store = DigestStore()
             paths = pipeline.publish_to_store(model, markdown, store)
             print(f"Digest written: {paths['markdown']}")
-            if entry.publish:
+            if entry.publish and model.partial_until is not None:
+                # The team hears of a day once, complete: the run after the day ends sends it.
+                print(f"Partial day: not sent to the {len(entry.publish)} publish target(s) until the day has ended")
+            elif entry.publish:
                 from airflow.configuration import conf
 
                 # Fails naming the targets that failed; the retry sends only to those.

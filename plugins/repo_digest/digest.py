@@ -80,6 +80,9 @@ class Digest(BaseModel):
     analysis_note: str | None = None
     llm_model: str | None = None
     llm_conn_id: str | None = None
+    # Set when the day had not ended in its timezone when its commits were read: the digest
+    # holds the commits up to this moment (UTC), and a run after the day ends replaces it.
+    partial_until: dt.datetime | None = None
     commits: list[DigestCommit] = Field(default_factory=list)
     stats: DigestStats
 
@@ -161,6 +164,7 @@ def build_digest(
     llm_model: str | None = None,
     llm_conn_id: str | None = None,
     prices: tuple[float, float] | None = None,
+    partial_until: dt.datetime | None = None,
 ) -> Digest:
     """Join the commit table with its analyses; every commit must have exactly one."""
     by_sha: dict[str, CommitAnalysis] = {}
@@ -186,6 +190,7 @@ def build_digest(
         analysis_note=analysis_note,
         llm_model=llm_model,
         llm_conn_id=llm_conn_id,
+        partial_until=partial_until,
         commits=digest_commits,
         stats=compute_stats(digest_commits, prices),
     )

@@ -252,7 +252,9 @@ def aggregate(
     analysed: Sequence[Sequence[dict[str, Any]]],
     branch: str | None,
     choice: LLMChoice,
+    read_at: dt.datetime | None = None,
 ) -> Digest:
+    """The day's Digest; ``read_at`` (when fetch_commits read the commits) marks an unfinished day partial."""
     analyses = [CommitAnalysis.model_validate(item) for records in analysed for item in records]
     settings = choice.settings
     prices = None
@@ -271,7 +273,15 @@ def aggregate(
         llm_model=settings.model if settings is not None else None,
         llm_conn_id=entry.llm_conn_id,
         prices=prices,
+        partial_until=partial_until(entry, day, read_at),
     )
+
+
+def partial_until(entry: RepoEntry, day: dt.date, read_at: dt.datetime | None) -> dt.datetime | None:
+    """``read_at`` when the day had not ended in the repo's timezone then, else None (the day is complete)."""
+    if read_at is None or read_at >= window_for_day(day, entry.timezone).end:
+        return None
+    return read_at.astimezone(dt.UTC)
 
 
 # --- publish -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 
@@ -98,6 +99,7 @@ class RepoView:
     anchor: str
     name: str
     window: str
+    partial: str | None
     note: str | None
     no_commits: str
     commits: tuple[CommitView, ...]  # table order: the Digest's, newest first
@@ -319,6 +321,7 @@ def repo_view(digest: Digest, labels: Labels) -> RepoView:
         anchor=repo_anchor(repo),
         name=md_inline(repo),
         window=window,
+        partial=_partial(digest, t),
         note=_analysis_note(digest, t),
         no_commits=t("no_commits", day=day),
         commits=commits,
@@ -327,6 +330,14 @@ def repo_view(digest: Digest, labels: Labels) -> RepoView:
         toc_anchor=toc_anchor(repo),
         groups=tuple(groups),
     )
+
+
+def _partial(digest: Digest, t: _Text) -> str | None:
+    """Said first when the day had not ended as its commits were read."""
+    if digest.partial_until is None:
+        return None
+    until = digest.partial_until.astimezone(ZoneInfo(digest.timezone)).strftime("%H:%M")
+    return t("partial", day=digest.day.isoformat(), time=until, timezone=md_inline(digest.timezone))
 
 
 def _analysis_note(digest: Digest, t: _Text) -> str | None:

@@ -1,28 +1,34 @@
-"""A daily timetable whose runs each cover one whole local day, however they are started.
+"""A daily timetable: one run per calendar day of the repo's timezone, dated by that day.
 
-Airflow 3's ``@daily`` is a CronTriggerTimetable with a zero-length data interval, and a
-plain CronDataIntervalTimetable gives a manual run for D the day *before* D. This one
-gives [D 00:00, D+1 00:00) in the repo's timezone to scheduled runs, backfills and manual
-runs alike. Registered by the plugin in plugins/repo_digest_plugin.py, as Airflow
-requires for custom timetables.
+The run for day D has the logical date D 00:00 UTC (window.logical_date_of_day): the date
+Airflow's CLI and REST API give a bare ``D``, and the one the UI's Calendar and run lists
+show, so D has one logical date whether its run was scheduled, backfilled or triggered, and
+shows on its own date in any timezone. Its data interval runs from there to the end of D
+in the repo's timezone, when D's commits are complete: the scheduled run starts then, and
+``airflow backfill create`` takes only days whose interval has ended. The commits a run
+reads are those of [D 00:00, D+1 00:00) in the repo's timezone (window.window_for_day);
+each run's note says so (repo_digest.listeners).
+
+Registered by the plugin in plugins/repo_digest_plugin.py, as Airflow requires for custom
+timetables.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pendulum import DateTime, instance
 
-from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction
-from airflow.timetables.interval import CronDataIntervalTimetable
-from repo_digest.window import is_utc_midnight, manual_run_day, window_for_day
+from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
+from airflow.utils.types import DagRunType
+from repo_digest.window import day_of_logical_date, is_utc_midnight, last_complete_day, logical_date_of_day, window_for_day
 
 
-class DigestDayTimetable(CronDataIntervalTimetable):
+class DigestDayTimetable(Timetable):
     """Midnight to midnight in ``timezone``; the run for a day starts once that day has ended."""
 
     def __init__(self, timezone: str = "UTC") -> None:
-        super().__init__("0 0 * * *", timezone)
         self.timezone_name = timezone
         self.description = f"One run per calendar day in {timezone}, started after the day ends"
 
@@ -30,30 +36,53 @@ class DigestDayTimetable(CronDataIntervalTimetable):
     def summary(self) -> str:
         return f"daily, 00:00-24:00 {self.timezone_name}"
 
+    def day_interval(self, day: dt.date) -> DataInterval:
+        """From the day's logical date (00:00 UTC) to the end of the day in the repo's timezone."""
+        end = window_for_day(day, self.timezone_name).end
+        return DataInterval(start=instance(logical_date_of_day(day)), end=instance(end))
+
     def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
-        window = window_for_day(manual_run_day(run_after, self.timezone_name), self.timezone_name)
-        return DataInterval(start=instance(window.start), end=instance(window.end))
+        # Called with the run's logical date by the UI, REST and `dags test`; with the
+        # trigger time by `airflow dags trigger -l` (the run's day comes from its logical
+        # date anyway, and the listener puts this interval right).
+        return self.day_interval(day_of_logical_date(run_after, self.timezone_name))
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
     ) -> DagRunInfo | None:
-        """Scheduled and backfill runs; bare dates in the restriction mean local days.
+        """Scheduled and backfill runs: the day after the last one, or the first day allowed.
 
-        ``airflow backfill create --from-date 2026-02-18 --to-date 2026-02-20`` passes UTC
-        midnights: in Asia/Shanghai that would start at the 19th, in America/Los_Angeles end
-        at the 19th. Read as the local days they name, the backfill covers the 18th to the 20th.
+        ``restriction`` bounds logical dates: a start date or a backfill's ``--from-date
+        2026-02-18 --to-date 2026-02-20`` (UTC midnights) take exactly those three days.
+        Without catch-up, never a day before the last one that has ended.
         """
-        local = TimeRestriction(
-            earliest=self._local_midnight(restriction.earliest),
-            latest=self._local_midnight(restriction.latest),
-            catchup=restriction.catchup,
-        )
-        return super().next_dagrun_info(last_automated_data_interval=last_automated_data_interval, restriction=local)
+        if last_automated_data_interval is not None:
+            day = day_of_logical_date(last_automated_data_interval.start, self.timezone_name) + dt.timedelta(days=1)
+        elif restriction.earliest is not None:
+            earliest = restriction.earliest.astimezone(dt.UTC)
+            day = earliest.date() if is_utc_midnight(earliest) else earliest.date() + dt.timedelta(days=1)
+        else:
+            return None
+        if not restriction.catchup:
+            day = max(day, last_complete_day(dt.datetime.now(dt.UTC), self.timezone_name))
+        if restriction.latest is not None and logical_date_of_day(day) > restriction.latest:
+            return None
+        interval = self.day_interval(day)
+        return DagRunInfo(run_after=interval.end, data_interval=interval)
 
-    def _local_midnight(self, moment: DateTime | None) -> DateTime | None:
-        if moment is None or not is_utc_midnight(moment):
-            return moment
-        return instance(window_for_day(moment.date(), self.timezone_name).start)
+    def generate_run_id(self, *, run_type: DagRunType, run_after: DateTime, data_interval: DataInterval | None,
+                        **extra: Any) -> str:  # fmt: skip
+        """``scheduled__2026-02-19_Asia-Shanghai``: the day and the timezone a scheduled run digests.
+
+        Manual runs keep Airflow's ``manual__<trigger time>``: ``airflow dags trigger -l D``
+        gives this method an interval of the trigger time, not of D, so a day named here
+        could be the wrong one; their note names the day. (Backfill run IDs are Airflow's
+        own, ``backfill__<run_after>``, made without the timetable.)
+        """
+        if run_type == DagRunType.SCHEDULED and data_interval is not None:
+            day = day_of_logical_date(data_interval.start, self.timezone_name)
+            return run_type.generate_run_id(suffix=f"{day.isoformat()}_{self.timezone_name.replace('/', '-')}")
+        return super().generate_run_id(run_type=run_type, run_after=run_after, data_interval=data_interval, **extra)
 
     def serialize(self) -> dict[str, Any]:
         return {"timezone": self.timezone_name}

@@ -36,23 +36,29 @@ def is_utc_midnight(moment: dt.datetime) -> bool:
     return (utc.hour, utc.minute, utc.second, utc.microsecond) == (0, 0, 0, 0)
 
 
-def manual_run_day(logical_date: dt.datetime, timezone: str) -> dt.date:
-    """The day a manually triggered run means.
+def logical_date_of_day(day: dt.date) -> dt.datetime:
+    """The logical date of the run for ``day``, however it is started: the day at 00:00 UTC.
 
-    ``airflow dags test DAG 2026-02-19`` and a REST trigger with a bare date arrive as
-    2026-02-19T00:00Z whatever the DAG's timezone, which in America/Los_Angeles is still
-    the 18th. A logical date at exactly midnight UTC is therefore read as that UTC date;
-    any other moment (a time picked in the UI in the DAG's own timezone) as the local
-    date containing it.
+    Airflow's CLI and REST API read a bare date (``-l 2026-02-19``) as 2026-02-19T00:00Z, and
+    the UI's Calendar and run lists place a run by its logical date in UTC: with this one
+    logical date per day every way of starting a run agrees, and each day shows on its own
+    date, in any timezone.
+    """
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def day_of_logical_date(logical_date: dt.datetime, timezone: str) -> dt.date:
+    """The day a run with this logical date digests.
+
+    Exactly midnight UTC (a bare date from the CLI, REST or a backfill, and every scheduled
+    run of this package's timetable) is that UTC date, whatever the repo's timezone. Any
+    other moment (a time picked in the UI, the Trigger dialog's "now", a run scheduled by an
+    older version of this package at the repo's local midnight) is the local date that
+    contains it.
     """
     if is_utc_midnight(logical_date):
         return logical_date.astimezone(dt.UTC).date()
     return logical_date.astimezone(ZoneInfo(timezone)).date()
-
-
-def day_of_interval_start(start: dt.datetime, timezone: str) -> dt.date:
-    """The day whose window starts at ``start`` (a data interval start from our timetable)."""
-    return start.astimezone(ZoneInfo(timezone)).date()
 
 
 def last_complete_day(now: dt.datetime, timezone: str) -> dt.date:

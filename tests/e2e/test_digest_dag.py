@@ -120,6 +120,24 @@ def test_a_day_from_github_is_exactly_the_fixtures_day(monkeypatch, airflow_db, 
     assert data["language"] == "zh" and data["timezone"] == TZ and data["branch"] == "main"
 
 
+def test_a_dags_test_run_looks_like_any_other_run(monkeypatch, airflow_db, github, store):
+    """`airflow dags test DAG 2026-02-19` (the quickstart's run) in the UI: its start, its day, its note."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    use_github(monkeypatch, github)
+    day = dt.date(2026, 2, 19)
+    began = pendulum.now("UTC")
+    run_id = run_day(day).run_id
+    with create_session() as session:
+        run = session.query(DagRun).filter(DagRun.dag_id == DAG_ID, DagRun.run_id == run_id).one()
+        # Airflow starts a dags-test run at its logical date: a duration of months in the UI's charts.
+        assert began <= run.start_date <= run.end_date <= pendulum.now("UTC")
+        assert run.end_date - run.start_date < dt.timedelta(minutes=5)
+        assert run.logical_date == pendulum.datetime(2026, 2, 19, tz="UTC")
+        assert run.note == "Digest of 2026-02-19 (Asia/Shanghai): commits from 2026-02-18 16:00 to 2026-02-19 16:00 UTC."
+
+
 def test_a_busy_day_spans_several_pages(monkeypatch, airflow_db, github, store, fixture_repo):
     use_github(monkeypatch, github)
     github.clear_requests()
@@ -238,3 +256,23 @@ def test_publishing_to_chat_and_an_issue_happens_once_per_content(monkeypatch, a
         issues = [r for r in github.requests if r.method == "POST" and r.path == f"/repos/{REPO}/issues"]
         assert len(issues) == 1
         assert slack.token not in "".join(path.read_text() for path in store.rglob("*.json"))
+
+
+def test_a_day_not_over_is_digested_partial_and_kept_from_the_team(monkeypatch, airflow_db, github, store):
+    """A run for today (the Trigger dialog's "now"): the digest says it is partial; no target hears of it yet."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.fakes.receivers import SlackReceiver
+
+    with SlackReceiver() as slack:
+        use_github(monkeypatch, github, publish=[{"type": "slack", "conn_id": "slack_team"}])
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_TEAM", json.dumps({"conn_type": "slackwebhook", "password": slack.url}))
+        now = pendulum.now("UTC").replace(microsecond=0)
+        bag = DagBag(dag_folder=str(ROOT / "dags"))
+        assert bag.dags[DAG_ID].test(logical_date=now).state == "success"
+        assert slack.messages == []
+    day = now.in_timezone(TZ).date()
+    markdown, data = read_digest(store, day)
+    until = pendulum.parse(data["partial_until"])
+    assert now <= until <= pendulum.now("UTC")
+    assert f"> ⚠️ 部分日：{day} 尚未结束，本摘要只含截至 {until.in_timezone(TZ):%H:%M}（{TZ}）的提交" in markdown

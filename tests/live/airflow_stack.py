@@ -4,7 +4,7 @@
 fresh AIRFLOW_HOME in a temporary folder and one environment shared by every child process;
 migrates the database, starts ``airflow api-server``, ``airflow scheduler`` (LocalExecutor)
 and ``airflow dag-processor`` in their own process groups (logs in ``<tmp>/logs``), creates
-the project's pool (``python -m repo_digest.admin setup``) and waits until the api-server
+the project's pool (``python -m repo_digest.admin setup``; ``create_pool=False`` skips it) and waits until the api-server
 reports the database, the scheduler and the dag-processor healthy. On exit (also after a
 failure or Ctrl-C, and from an atexit guard and a SIGTERM handler when the test process is
 stopped) it stops every process it started and drops its database::
@@ -244,10 +244,12 @@ class AirflowStack:
         startup_timeout: float = 180.0,
         keep_tmp: bool | None = None,
         executor: str = "LocalExecutor",
+        create_pool: bool = True,
     ) -> None:
         self.project = Path(project).resolve()
         self.extra_env = dict(extra_env or {})
         self.executor = executor
+        self.create_pool = create_pool
         self.pg = {"host": pg_host, "port": pg_port, "user": pg_user}
         self.startup_timeout = startup_timeout
         self.keep_tmp = os.environ.get("REPO_DIGEST_LIVE_KEEP") == "1" if keep_tmp is None else keep_tmp
@@ -331,8 +333,10 @@ class AirflowStack:
         step = time.monotonic()
         for name, args, env in self.process_specs():
             self._spawn(name, args, env)
-        # While the processes boot: the pool the DAGs' tasks use.
-        self.admin("setup")
+        # While the processes boot: the pool the DAGs' tasks use (as the README's setup does;
+        # without it, the scheduler makes it at a repo DAG's first run).
+        if self.create_pool:
+            self.admin("setup")
         self._wait_ready(step)
         self.timings["processes_ready"] = time.monotonic() - step
         self.timings["total"] = time.monotonic() - started

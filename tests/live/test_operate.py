@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from repo_digest.markdown import commit_anchor
 from tests.fakes.git_fixture import FixtureRepo, build_fixture_repo
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.openai_api import Fault, FakeOpenAI
@@ -37,6 +38,10 @@ COMBINED_DAG_ID = "repo_digest__all"
 VARIABLE = "repo_digest_repos"
 WIDGETS = {"repo": REPO, "timezone": TZ}
 GADGETS = {"repo": OTHER_REPO, "timezone": TZ, "language": "en"}
+# The fixture repository twice more, as a plain git source: DAGs without runs yet, in a
+# timezone ahead of UTC and one behind it.
+EAST_REPO, EAST_DAG_ID = "acme/widgets-east", "repo_digest__acme__widgets-east"
+WEST_REPO, WEST_DAG_ID, WEST_TZ = "acme/widgets-west", "repo_digest__acme__widgets-west", "America/Los_Angeles"
 # The fixture's commits per Shanghai day: 17th 2, 18th 48, 19th 7, 20th 6, 21st 0, 22nd 4.
 CLI_DAYS = [dt.date(2026, 2, 17), dt.date(2026, 2, 18), dt.date(2026, 2, 19)]
 REST_DAYS = [dt.date(2026, 2, 20), dt.date(2026, 2, 21), dt.date(2026, 2, 22)]
@@ -97,8 +102,8 @@ def track_only_widgets(stack: AirflowStack) -> None:
     stack.wait_for_dag(DAG_ID)
 
 
-def digest_files(stack: AirflowStack, day: dt.date) -> tuple[Path, Path]:
-    base = stack.store / "acme" / "widgets" / f"{day:%Y}" / day.isoformat()
+def digest_files(stack: AirflowStack, day: dt.date, repo: str = REPO) -> tuple[Path, Path]:
+    base = stack.store.joinpath(*repo.split("/")) / f"{day:%Y}" / day.isoformat()
     return base.with_suffix(".md"), base.with_suffix(".json")
 
 
@@ -110,36 +115,39 @@ def parse_time(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-# A row of the digest's commit table: | local time | … | [title](#repo-acme-widgets-<sha12>) |
-TABLE_SHA_RE = re.compile(
-    r"^\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| .*\]\(#repo-acme-widgets-([0-9a-f]{12})\) \|$"
-)
-
-
-def assert_digest_is_the_fixtures_day(stack: AirflowStack, fixture_repo: FixtureRepo, day: dt.date) -> None:
-    """Both files of the day list exactly the fixture's commits of that Shanghai day, newest first."""
-    markdown_path, json_path = digest_files(stack, day)
+def assert_digest_is_the_fixtures_day(stack: AirflowStack, fixture_repo: FixtureRepo, day: dt.date,
+                                      repo: str = REPO, tz: str = TZ) -> None:  # fmt: skip
+    """Both files of the day list exactly the fixture's commits of that local day, newest first."""
+    markdown_path, json_path = digest_files(stack, day, repo)
     assert markdown_path.is_file() and json_path.is_file(), f"no digest for {day} in {stack.store}"
     markdown = markdown_path.read_text(encoding="utf-8")
     data = json.loads(json_path.read_text(encoding="utf-8"))
-    expected = fixture_repo.commits_on(day, TZ)
-    assert data["day"] == day.isoformat() and data["repo"] == REPO and data["timezone"] == TZ
+    expected = fixture_repo.commits_on(day, tz)
+    assert data["day"] == day.isoformat() and data["repo"] == repo and data["timezone"] == tz
+    assert data["partial_until"] is None, "a past day is complete"
     assert [c["sha"] for c in data["commits"]] == [c.sha for c in expected], day
     assert [c["title"] for c in data["commits"]] == [c.title for c in expected], day
-    rows = [m.group(1) for line in markdown.splitlines() if (m := TABLE_SHA_RE.match(line))]
-    assert rows == [c.sha[:12] for c in expected], day
+    # A row of the commit table: | local time | author | [title](#<the commit's anchor>) |
+    rows = [m.group(1) for line in markdown.splitlines()
+            if (m := re.match(r"^\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| .*\]\(#([a-z0-9-]+)\) \|$", line))]  # fmt: skip
+    assert rows == [commit_anchor(repo, c.sha) for c in expected], day
     assert f"> 本日共 {len(expected)} 个提交 |" in markdown
 
 
+def run_of_day(run: dict) -> dt.date:
+    """The day a run digests: its logical date, that day at 00:00 UTC (asserted, with its interval)."""
+    logical = parse_time(run["logical_date"])
+    day = logical.date()
+    assert logical == dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC), run
+    # The interval ends when the day ends in the repo's timezone.
+    assert parse_time(run["data_interval_start"]) == logical, run
+    assert parse_time(run["data_interval_end"]) == shanghai_midnight(day + dt.timedelta(days=1)), run
+    return day
+
+
 def backfill_days(runs: list[dict]) -> list[dt.date]:
-    """The Shanghai day each run covers, from its data interval (asserting it is one whole day)."""
-    days = []
-    for run in runs:
-        start, end = parse_time(run["data_interval_start"]), parse_time(run["data_interval_end"])
-        day = start.astimezone(ZoneInfo(TZ)).date()
-        assert (start, end) == (shanghai_midnight(day), shanghai_midnight(day + dt.timedelta(days=1))), run
-        days.append(day)
-    return sorted(days)
+    """The Shanghai day each run covers, sorted."""
+    return sorted(run_of_day(run) for run in runs)
 
 
 def run_path(run_id: str) -> str:
@@ -263,7 +271,7 @@ def test_backfills_from_the_cli_and_the_rest_api_digest_each_local_day(stack, gi
 def test_clearing_a_run_republishes_the_same_digest_from_cached_details(stack, github, llm, fixture_repo):
     day = dt.date(2026, 2, 20)
     runs = stack.get_runs(DAG_ID, run_type="backfill")
-    (run,) = [r for r in runs if parse_time(r["data_interval_start"]) == shanghai_midnight(day)]
+    (run,) = [r for r in runs if run_of_day(r) == day]
     markdown_path, json_path = digest_files(stack, day)
     before = (markdown_path.read_bytes(), json_path.read_bytes())
     inodes = (markdown_path.stat().st_ino, json_path.stat().st_ino)
@@ -293,9 +301,14 @@ def test_revoked_llm_credentials_fail_the_run_and_clearing_after_the_fix_complet
     before = (markdown_path.stat().st_ino, json_path.stat().st_ino)
     llm.answer = lambda request: Fault.status(403, "This key has been revoked")
     llm.clear_requests()
-    run = stack.rest(
-        "POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": utc(day), "conf": {"force_reanalysis": True}}
-    ).json()
+    # The day has its run (the backfill's): asking the LLM again is a backfill that reprocesses
+    # it with the run-conf flag, as the README says (a second run of one day is refused).
+    (run,) = [r for r in stack.get_runs(DAG_ID) if run_of_day(r) == day]
+    body = {"dag_id": DAG_ID, "from_date": utc(day), "to_date": utc(day), "reprocess_behavior": "completed",
+            "dag_run_conf": {"force_reanalysis": True}}  # fmt: skip
+    stack.poll("the backfill to be accepted", 60,
+               lambda: stack.rest("POST", "/api/v2/backfills", body, check=False).ok or None)  # fmt: skip
+    assert stack.get_run(DAG_ID, run["dag_run_id"])["conf"] == {"force_reanalysis": True}
     assert stack.wait_for_run(DAG_ID, run["dag_run_id"], timeout=120, expect="failed") == "failed"
     # Nothing was published: the day's files are the backfill's, untouched.
     assert (markdown_path.stat().st_ino, json_path.stat().st_ino) == before
@@ -318,18 +331,29 @@ def test_revoked_llm_credentials_fail_the_run_and_clearing_after_the_fix_complet
     assert_digest_is_the_fixtures_day(stack, fixture_repo, day)
 
 
+def track_east_and_west(stack: AirflowStack, fixture_repo: FixtureRepo) -> None:
+    git = {"source": "git", "url": str(fixture_repo.path)}
+    set_variable_cli(stack, [WIDGETS, {"repo": EAST_REPO, "timezone": TZ, **git},
+                             {"repo": WEST_REPO, "timezone": WEST_TZ, **git}])  # fmt: skip
+    for dag_id in (EAST_DAG_ID, WEST_DAG_ID):
+        stack.wait_for_dag(dag_id)
+        stack.unpause(dag_id)
+
+
 def test_rest_triggers_with_a_logical_date_and_without(stack, fixture_repo):
-    day = dt.date(2026, 2, 19)
-    for path in digest_files(stack, day):  # written by the backfill: make this run write them anew
-        path.unlink()
-    dated = trigger(stack, utc(day))
+    track_east_and_west(stack, fixture_repo)
+    day = dt.date(2026, 2, 20)
+    dated = stack.rest("POST", f"/api/v2/dags/{EAST_DAG_ID}/dagRuns", {"logical_date": utc(day)}).json()
     # A bare date is that date, even though midnight UTC is 08:00 in Shanghai.
-    assert parse_time(dated["data_interval_start"]) == shanghai_midnight(day)
+    assert run_of_day(dated) == day
     undated = trigger(stack, None)
     assert undated["logical_date"] is None and undated["data_interval_start"] is None
 
-    stack.wait_for_run(DAG_ID, dated["dag_run_id"], timeout=120)
-    assert_digest_is_the_fixtures_day(stack, fixture_repo, day)
+    stack.wait_for_run(EAST_DAG_ID, dated["dag_run_id"], timeout=120)
+    assert_digest_is_the_fixtures_day(stack, fixture_repo, day, EAST_REPO)
+    # A day has one logical date: triggering it again is refused (Clear reruns it).
+    again = stack.rest("POST", f"/api/v2/dags/{EAST_DAG_ID}/dagRuns", {"logical_date": utc(day)}, check=False)
+    assert again.status_code == 409, again.text
 
     stack.wait_for_run(DAG_ID, undated["dag_run_id"], timeout=120)
     run_after = parse_time(undated["run_after"])
@@ -340,10 +364,71 @@ def test_rest_triggers_with_a_logical_date_and_without(stack, fixture_repo):
     value = xcom["value"] if isinstance(xcom["value"], dict) else json.loads(xcom["value"])
     assert value["markdown"].endswith(f"/acme/widgets/{last_day:%Y}/{last_day.isoformat()}.md"), value
     assert_digest_is_the_fixtures_day(stack, fixture_repo, last_day)
+    assert stack.get_run(DAG_ID, undated["dag_run_id"])["note"].startswith(
+        f"Digest of the last complete day, {last_day} ({TZ}): commits from"
+    )
+
+
+def cli_trigger(stack: AirflowStack, dag_id: str, logical_date: str) -> str:
+    """``airflow dags trigger DAG -l DATE``, as a user types it; the run's id."""
+    out = stack.cli("dags", "trigger", dag_id, "-l", logical_date, "-o", "json").stdout
+    (created,) = json.loads(out[out.index("[{") :])  # after Airflow's warnings
+    return created["dag_run_id"]
+
+
+def test_the_cli_trigger_digests_the_day_asked_for_ahead_of_and_behind_utc(stack, fixture_repo):
+    """`airflow dags trigger -l D`: Airflow's CLI takes the data interval from the trigger time; the run digests D."""
+    # Unpausing scheduled the last day that has ended in Los Angeles: its run ID names it.
+    (scheduled,) = stack.poll("the scheduled run", 60, lambda: stack.get_runs(WEST_DAG_ID, run_type="scheduled") or None)
+    last_day = dt.datetime.now(ZoneInfo(WEST_TZ)).date() - dt.timedelta(days=1)
+    assert scheduled["dag_run_id"] == f"scheduled__{last_day.isoformat()}_America-Los_Angeles"
+    assert parse_time(scheduled["logical_date"]) == dt.datetime.combine(last_day, dt.time(), tzinfo=dt.UTC)
+
+    asked = [("2026-02-19", dt.date(2026, 2, 19)), ("2026-02-18T00:00:00+00:00", dt.date(2026, 2, 18))]
+    started = []
+    for dag_id, repo, tz in [(EAST_DAG_ID, EAST_REPO, TZ), (WEST_DAG_ID, WEST_REPO, WEST_TZ)]:
+        for text, day in asked:
+            started.append((dag_id, repo, tz, day, cli_trigger(stack, dag_id, text)))
+    for dag_id, repo, tz, day, run_id in started:
+        stack.wait_for_run(dag_id, run_id, timeout=180)
+        assert_digest_is_the_fixtures_day(stack, fixture_repo, day, repo, tz)
+        run = stack.get_run(dag_id, run_id)
+        assert run["run_type"] == "manual" and parse_time(run["logical_date"]).date() == day
+        # The scheduler put the interval right (the CLI's was the trigger time's day) and
+        # wrote the day into the run's note.
+        window_start = dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
+        window_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
+        assert parse_time(run["data_interval_start"]) == dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        assert parse_time(run["data_interval_end"]) == window_end
+        assert run["note"] == (f"Digest of {day} ({tz}): commits from {window_start:%Y-%m-%d %H:%M} "
+                               f"to {window_end:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
+    # The fixture's days differ between the two timezones: each digest is its own day's.
+    assert [c.sha for c in fixture_repo.commits_on(asked[0][1], TZ)] != [
+        c.sha for c in fixture_repo.commits_on(asked[0][1], WEST_TZ)
+    ]
+
+
+def test_the_trigger_dialogs_default_now_writes_a_partial_digest_marked_as_such(stack):
+    """The UI's Trigger dialog defaults the logical date to now: the day still going on, marked partial."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    run = trigger(stack, now.isoformat())
+    day = now.astimezone(ZoneInfo(TZ)).date()
+    assert "has not ended in Asia/Shanghai yet: this run writes a partial digest" in (
+        stack.poll("the run's note", 60, lambda: stack.get_run(DAG_ID, run["dag_run_id"])["note"])
+    )
+    stack.wait_for_run(DAG_ID, run["dag_run_id"], timeout=120)
+    markdown_path, json_path = digest_files(stack, day)
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    until = parse_time(data["partial_until"])
+    assert now <= until <= dt.datetime.now(dt.UTC)
+    markdown = markdown_path.read_text(encoding="utf-8")
+    local = until.astimezone(ZoneInfo(TZ))
+    assert f"> ⚠️ 部分日：{day} 尚未结束，本摘要只含截至 {local:%H:%M}（{TZ}）的提交；当天结束后的运行会替换它。" in markdown
 
 
 def test_removing_the_repo_makes_its_dag_stale_and_keeps_its_digests(stack):
-    stack.admin("remove-repo", REPO)
+    for repo in (EAST_REPO, WEST_REPO, REPO):
+        stack.admin("remove-repo", repo)
     assert variable_entries(stack) == []
     dag = stack.wait_for_dag_stale(DAG_ID, timeout=90)
     assert dag is None or dag["is_stale"]

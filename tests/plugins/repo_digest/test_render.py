@@ -7,6 +7,7 @@ and review the diff; without it they are compared byte for byte.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -565,3 +566,17 @@ def test_a_known_analysis_note_code_is_shown_in_the_digest_language(language, fr
     digest = empty_digest(language=language).model_copy(update={"analysis_note": "rules_only"})
     markdown = render_markdown(digest)
     assert fragment in markdown and "rules_only" not in markdown
+
+
+@pytest.mark.parametrize(("language", "line"), [
+    ("zh", "> ⚠️ 部分日：2026-02-19 尚未结束，本摘要只含截至 13:05（Asia/Shanghai）的提交；当天结束后的运行会替换它。"),
+    ("en", "> ⚠️ Partial day: 2026-02-19 had not ended; this digest holds the commits up to 13:05 (Asia/Shanghai). "
+           "The run after the day ends replaces it."),
+])  # fmt: skip
+def test_a_partial_day_says_so_under_its_window_and_a_complete_day_does_not(language, line):
+    digest = sample_digest(language).model_copy(update={"timezone": "Asia/Shanghai"})
+    assert "⚠️" not in render_markdown(digest).split("|", 1)[0]
+    partial = digest.model_copy(update={"partial_until": dt.datetime(2026, 2, 19, 5, 5, tzinfo=dt.UTC)})
+    markdown = render_markdown(partial)
+    window, rest = markdown.split("\n\n", 3)[2:4]
+    assert window.startswith("🗓️") and rest.startswith(line)

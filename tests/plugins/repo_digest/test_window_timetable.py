@@ -5,10 +5,12 @@ import datetime as dt
 import pendulum
 import pytest
 
+from repo_digest.listeners import run_note
 from repo_digest.timetable import DigestDayTimetable
-from repo_digest.window import last_complete_day, manual_run_day, window_for_day
+from repo_digest.window import day_of_logical_date, last_complete_day, logical_date_of_day, window_for_day
 
 UTC = dt.UTC
+ZONES = ["UTC", "Asia/Shanghai", "America/Los_Angeles", "Pacific/Kiritimati", "Etc/GMT+12"]
 
 
 def test_window_is_local_midnight_to_midnight_in_utc():
@@ -28,18 +30,23 @@ def test_dst_days_are_23_and_25_hours_long():
     assert autumn.end - autumn.start == dt.timedelta(hours=25)
 
 
-@pytest.mark.parametrize("timezone", ["UTC", "Asia/Shanghai", "America/Los_Angeles", "Pacific/Kiritimati"])
+@pytest.mark.parametrize("timezone", ZONES)
 def test_a_bare_date_means_that_date_in_every_timezone(timezone):
-    # `airflow dags test DAG 2026-02-19` arrives as UTC midnight whatever the DAG's timezone.
-    assert manual_run_day(dt.datetime(2026, 2, 19, tzinfo=UTC), timezone) == dt.date(2026, 2, 19)
+    # `airflow dags trigger -l 2026-02-19`, REST and backfills give UTC midnight whatever the DAG's timezone.
+    assert day_of_logical_date(dt.datetime(2026, 2, 19, tzinfo=UTC), timezone) == dt.date(2026, 2, 19)
+    assert logical_date_of_day(dt.date(2026, 2, 19)) == dt.datetime(2026, 2, 19, tzinfo=UTC)
 
 
 def test_a_time_picked_in_the_dags_timezone_means_its_local_date():
     la = pendulum.timezone("America/Los_Angeles")
     picked = pendulum.datetime(2026, 2, 19, 0, 0, tz=la)  # 08:00 UTC
-    assert manual_run_day(picked, "America/Los_Angeles") == dt.date(2026, 2, 19)
+    assert day_of_logical_date(picked, "America/Los_Angeles") == dt.date(2026, 2, 19)
     evening = pendulum.datetime(2026, 2, 19, 22, 30, tz=la)  # the next day in UTC
-    assert manual_run_day(evening, "America/Los_Angeles") == dt.date(2026, 2, 19)
+    assert day_of_logical_date(evening, "America/Los_Angeles") == dt.date(2026, 2, 19)
+    # Runs an older version scheduled at the repo's local midnight keep their day.
+    assert day_of_logical_date(window_for_day(dt.date(2026, 2, 19), "Asia/Shanghai").start, "Asia/Shanghai") == (
+        dt.date(2026, 2, 19)
+    )
 
 
 def test_last_complete_day_is_yesterday_locally():
@@ -48,42 +55,55 @@ def test_last_complete_day_is_yesterday_locally():
     assert last_complete_day(now, "UTC") == dt.date(2026, 2, 18)
 
 
-@pytest.mark.parametrize("timezone", ["UTC", "Asia/Shanghai", "America/Los_Angeles"])
-def test_manual_runs_cover_the_whole_local_day_named(timezone):
-    interval = DigestDayTimetable(timezone).infer_manual_data_interval(
-        run_after=pendulum.datetime(2026, 2, 19, tz="UTC")
-    )
-    window = window_for_day(dt.date(2026, 2, 19), timezone)
-    assert (interval.start, interval.end) == (window.start, window.end)
+@pytest.mark.parametrize("timezone", ZONES)
+def test_a_days_run_is_dated_by_the_day_and_its_interval_ends_when_the_day_does(timezone):
+    day = dt.date(2026, 2, 19)
+    timetable = DigestDayTimetable(timezone)
+    interval = timetable.infer_manual_data_interval(run_after=pendulum.datetime(2026, 2, 19, tz="UTC"))
+    assert interval.start == logical_date_of_day(day)
+    assert interval.end == window_for_day(day, timezone).end > interval.start
 
 
-def test_scheduled_runs_cover_whole_local_days_and_start_after_the_day_ends():
+def test_scheduled_runs_are_one_per_local_day_dated_by_the_day_and_start_after_it_ends():
     from airflow.timetables.base import DataInterval, TimeRestriction
 
     timetable = DigestDayTimetable("Asia/Shanghai")
-    # The DAG's start date is a bare date (UTC midnight): it means that local day.
     restriction = TimeRestriction(earliest=pendulum.datetime(2026, 1, 2, tz="UTC"), latest=None, catchup=True)
     first = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
-    assert first is not None
-    day_one = window_for_day(dt.date(2026, 1, 2), "Asia/Shanghai")
-    # Any other moment is taken as it is: 08:00 on the 2nd in Shanghai starts with the 3rd.
+    assert first.logical_date == dt.datetime(2026, 1, 2, tzinfo=UTC)
+    assert first.run_after == window_for_day(dt.date(2026, 1, 2), "Asia/Shanghai").end
+    # A start that is not a bare date starts with the next day.
     later = TimeRestriction(earliest=pendulum.datetime(2026, 1, 2, 0, 0, 1, tz="UTC"), latest=None, catchup=True)
-    assert timetable.next_dagrun_info(last_automated_data_interval=None, restriction=later).data_interval.start == (
-        window_for_day(dt.date(2026, 1, 3), "Asia/Shanghai").start
+    assert timetable.next_dagrun_info(last_automated_data_interval=None, restriction=later).logical_date == (
+        dt.datetime(2026, 1, 3, tzinfo=UTC)
     )
-    assert (first.data_interval.start, first.data_interval.end) == (day_one.start, day_one.end)
-    assert first.run_after == day_one.end
     following = timetable.next_dagrun_info(
         last_automated_data_interval=DataInterval(first.data_interval.start, first.data_interval.end),
         restriction=restriction,
     )
-    day_two = window_for_day(dt.date(2026, 1, 3), "Asia/Shanghai")
-    assert (following.data_interval.start, following.data_interval.end) == (day_two.start, day_two.end)
+    assert following.logical_date == dt.datetime(2026, 1, 3, tzinfo=UTC)
+    # After a run an older version scheduled at local midnight, the next day follows.
+    old = window_for_day(dt.date(2026, 1, 5), "Asia/Shanghai")
+    after_old = timetable.next_dagrun_info(last_automated_data_interval=DataInterval(old.start, old.end),
+                                           restriction=restriction)  # fmt: skip
+    assert after_old.logical_date == dt.datetime(2026, 1, 6, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("timezone", ZONES)
+def test_without_catchup_a_new_dag_runs_for_the_last_day_that_has_ended(timezone):
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = DigestDayTimetable(timezone)
+    restriction = TimeRestriction(earliest=pendulum.datetime(2008, 1, 1, tz="UTC"), latest=None, catchup=False)
+    info = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    now = dt.datetime.now(UTC)
+    assert info.logical_date == logical_date_of_day(last_complete_day(now, timezone))
+    assert info.run_after <= now  # it runs at once
 
 
 def test_timetable_round_trips_through_serialization():
-    from airflow.serialization.encoders import encode_timetable
     from airflow.serialization.decoders import decode_timetable
+    from airflow.serialization.encoders import encode_timetable
 
     timetable = DigestDayTimetable("Europe/Berlin")
     restored = decode_timetable(encode_timetable(timetable))
@@ -91,8 +111,8 @@ def test_timetable_round_trips_through_serialization():
     assert restored.summary == "daily, 00:00-24:00 Europe/Berlin"
 
 
-@pytest.mark.parametrize("timezone", ["UTC", "Asia/Shanghai", "America/Los_Angeles"])
-def test_a_backfill_of_bare_dates_covers_exactly_those_local_days(timezone):
+@pytest.mark.parametrize("timezone", ZONES)
+def test_a_backfill_of_bare_dates_covers_exactly_those_days(timezone):
     """`airflow backfill create --from-date 2026-02-18 --to-date 2026-02-20` passes UTC midnights."""
     from airflow.timetables.base import TimeRestriction
 
@@ -104,7 +124,31 @@ def test_a_backfill_of_bare_dates_covers_exactly_those_local_days(timezone):
     while (info := timetable.next_dagrun_info(
         last_automated_data_interval=info.data_interval if info else None, restriction=restriction
     )) is not None:  # fmt: skip
-        window = window_for_day(info.data_interval.start.in_timezone(timezone).date(), timezone)
-        assert (info.data_interval.start, info.data_interval.end) == (window.start, window.end)
-        days.append(window.day)
+        days.append(day_of_logical_date(info.logical_date, timezone))
+        assert info.data_interval.end == info.run_after == window_for_day(days[-1], timezone).end
     assert days == [dt.date(2026, 2, 18), dt.date(2026, 2, 19), dt.date(2026, 2, 20)]
+
+
+def test_scheduled_run_ids_name_the_day_and_the_timezone_manual_ones_the_trigger_time():
+    from airflow.utils.types import DagRunType
+
+    timetable = DigestDayTimetable("Asia/Shanghai")
+    interval = timetable.day_interval(dt.date(2026, 2, 19))
+    assert timetable.generate_run_id(run_type=DagRunType.SCHEDULED, run_after=interval.end, data_interval=interval) == (
+        "scheduled__2026-02-19_Asia-Shanghai"
+    )
+    trigger = pendulum.datetime(2026, 12, 7, 22, 54, 1, tz="UTC")
+    assert timetable.generate_run_id(run_type=DagRunType.MANUAL, run_after=trigger, data_interval=interval) == (
+        "manual__2026-12-07T22:54:01+00:00"
+    )
+
+
+def test_the_note_names_the_day_its_window_and_whether_it_has_ended():
+    after = dt.datetime(2026, 12, 7, 22, 54, tzinfo=UTC)
+    note = run_note(dt.datetime(2026, 2, 19, tzinfo=UTC), after, "Asia/Shanghai", after)
+    assert note == ("Digest of 2026-02-19 (Asia/Shanghai): commits from 2026-02-18 16:00 to 2026-02-19 16:00 UTC.")
+    # The Trigger dialog's default, "now": 06:54 on the 8th in Shanghai, a day not over.
+    partial = run_note(after, after, "Asia/Shanghai", after)
+    assert partial.startswith("Digest of 2026-12-08 (Asia/Shanghai): commits from 2026-12-07 16:00 to 2026-12-08 16:00 UTC.")
+    assert "2026-12-08 has not ended in Asia/Shanghai yet: this run writes a partial digest" in partial
+    assert run_note(None, after, "UTC", after).startswith("Digest of the last complete day, 2026-12-06 (UTC)")
