@@ -13,6 +13,12 @@ class RepoConfigError(ValueError):
     """The tracked-repo Variable has entries that were left out."""
 
 
+# The UI shows the exception's last line, "<module>.<class>: message", and this file's module
+# is named by Airflow ("unusual_prefix_<hash>_repo_digest_config_check"): Python's traceback
+# leaves the module out for builtins, so the line reads "RepoConfigError: <the problem>".
+RepoConfigError.__module__ = "builtins"
+
+
 _errors = load_repos().errors
 if _errors:
     raise RepoConfigError(format_errors(_errors))

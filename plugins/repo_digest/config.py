@@ -232,6 +232,9 @@ def parse_repo_entries(raw: str | None) -> ParsedRepos:
 
 
 def format_errors(errors: list[ConfigError]) -> str:
-    lines = [f"{VARIABLE_KEY} has {len(errors)} problem(s); the valid entries' DAGs are unaffected:"]
+    """One sentence for one problem; a line each for several (each names index, repo, key and value)."""
+    if len(errors) == 1:
+        return f"{errors[0]}. The other entries' DAGs are unaffected."
+    lines = [f"{VARIABLE_KEY} has {len(errors)} problems; the other entries' DAGs are unaffected:"]
     lines += [f"  - {error}" for error in errors]
     return "\n".join(lines)

@@ -169,20 +169,24 @@ def build_repo_dag(entry: RepoEntry) -> DAG:
         # during a backfill) then leave both files from one run, never a mix of the two.
         @task(retries=2, outlets=[asset], max_active_tis_per_dag=1, multiple_outputs=False)
         def publish(digest: dict[str, Any], markdown: str, **context: Any) -> dict[str, str]:
+            from airflow.configuration import conf
+
             from repo_digest.digest import Digest
+            from repo_digest.viewer.links import printable_ui_url
+            from repo_digest.viewer.paths import DigestRef
 
             model = Digest.model_validate(digest)
             store = DigestStore()
             paths = pipeline.publish_to_store(model, markdown, store)
+            base_url = conf.get("api", "base_url", fallback="")
             print(f"Digest written: {paths['markdown']}")
+            # The task's log is where users look first; the "Open digest" extra link is in Details.
+            print(f"Read it in Airflow: {printable_ui_url(DigestRef(entry.repo, model.day), base_url)}")
             if entry.publish and model.partial_until is not None:
                 # The team hears of a day once, complete: the run after the day ends sends it.
                 print(f"Partial day: not sent to the {len(entry.publish)} publish target(s) until the day has ended")
             elif entry.publish:
-                from airflow.configuration import conf
-
                 # Fails naming the targets that failed; the retry sends only to those.
-                base_url = conf.get("api", "base_url", fallback="")
                 pipeline.publish_to_targets(entry, model, markdown, store, base_url)
             # The combined report of this day is rewritten from this event.
             context["outlet_events"][asset].extra = {"repo": entry.repo, "day": model.day.isoformat()}

@@ -68,20 +68,30 @@ class DigestDayTimetable(Timetable):
         if restriction.latest is not None and logical_date_of_day(day) > restriction.latest:
             return None
         interval = self.day_interval(day)
+        if restriction.catchup:
+            # A backfill (the repo DAGs never catch up on their own): its days are over, and its
+            # runs are listed by run_after and named `backfill__<run_after>` by Airflow: the
+            # day itself, rather than its end, which is the next date west of UTC.
+            return DagRunInfo(run_after=interval.start, data_interval=interval)
         return DagRunInfo(run_after=interval.end, data_interval=interval)
 
     def generate_run_id(self, *, run_type: DagRunType, run_after: DateTime, data_interval: DataInterval | None,
                         **extra: Any) -> str:  # fmt: skip
-        """``scheduled__2026-02-19_Asia-Shanghai``: the day and the timezone a scheduled run digests.
+        """Run IDs that name the day and the timezone: the run lists show run IDs, not logical dates.
 
-        Manual runs keep Airflow's ``manual__<trigger time>``: ``airflow dags trigger -l D``
-        gives this method an interval of the trigger time, not of D, so a day named here
-        could be the wrong one; their note names the day. (Backfill run IDs are Airflow's
-        own, ``backfill__<run_after>``, made without the timetable.)
+        ``scheduled__2026-02-19_Asia-Shanghai``; a manual run of a past day
+        ``manual__2026-02-19_Asia-Shanghai__<trigger time>``. A manual run whose interval is the
+        day of its trigger time keeps Airflow's ``manual__<trigger time>``: that is what
+        ``airflow dags trigger -l D`` hands over whatever D is, so a day named then could be
+        the wrong one (its note names the right one). Backfill run IDs are Airflow's own,
+        ``backfill__<run_after>``: the day, see next_dagrun_info.
         """
-        if run_type == DagRunType.SCHEDULED and data_interval is not None:
-            day = day_of_logical_date(data_interval.start, self.timezone_name)
-            return run_type.generate_run_id(suffix=f"{day.isoformat()}_{self.timezone_name.replace('/', '-')}")
+        zone = self.timezone_name.replace("/", "-")
+        day = day_of_logical_date(data_interval.start, self.timezone_name) if data_interval is not None else None
+        if run_type == DagRunType.SCHEDULED and day is not None:
+            return run_type.generate_run_id(suffix=f"{day.isoformat()}_{zone}")
+        if run_type == DagRunType.MANUAL and day is not None and day != day_of_logical_date(run_after, self.timezone_name):
+            return run_type.generate_run_id(suffix=f"{day.isoformat()}_{zone}__{run_after.isoformat(timespec='seconds')}")
         return super().generate_run_id(run_type=run_type, run_after=run_after, data_interval=data_interval, **extra)
 
     def serialize(self) -> dict[str, Any]:

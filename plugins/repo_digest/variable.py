@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 
-from repo_digest.config import VARIABLE_KEY, ParsedRepos, format_errors, parse_repo_entries
+from repo_digest.config import VARIABLE_KEY, ParsedRepos, parse_repo_entries
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,8 @@ def read_repos_variable() -> str | None:
 
 
 def load_repos() -> ParsedRepos:
-    """Read and parse the Variable once; log every problem so it reaches the parser's logs."""
-    parsed = parse_repo_entries(read_repos_variable())
-    if parsed.errors:
-        log.error("%s", format_errors(parsed.errors))
-    return parsed
+    """Read and parse the Variable once. Silent about problems: every task process parses
+    its DAG file, and a bad entry would otherwise be an ERROR in every task log of every
+    healthy DAG. dags/repo_digest_config_check.py reports them, once per parse, as the
+    import error of its own file; ``python -m repo_digest.admin check`` lists them."""
+    return parse_repo_entries(read_repos_variable())

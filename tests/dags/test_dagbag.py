@@ -197,3 +197,32 @@ def test_a_task_process_builds_only_its_own_dag(monkeypatch, airflow_db):
     monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_TASK_ID, "write_combined")
     combined = dagbag(monkeypatch, entries).dags["repo_digest__all"]
     assert len(combined.timetable.asset_condition.objects) == 30
+
+
+def test_a_bad_entry_is_one_sentence_in_the_import_error_and_silent_in_the_healthy_dags_tasks(
+    monkeypatch, airflow_db, caplog
+):
+    import logging
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID, _AIRFLOW_PARSING_CONTEXT_TASK_ID
+
+    from repo_digest.dag_factory import repo_dag_file
+
+    entries = [{"repo": "good/repo"}, {"repo": "bad/repo", "timezone": "Mars/Olympus"}]
+    bag = dagbag(monkeypatch, entries)
+    (message,) = bag.import_errors.values()
+    # What the UI shows last: the class without Airflow's internal module name, then the sentence.
+    assert message.rstrip().splitlines()[-1] == (
+        "RepoConfigError: repo_digest_repos[1] (repo 'bad/repo'), key 'timezone': 'Mars/Olympus' is not an IANA "
+        "timezone name (for example 'UTC' or 'Asia/Shanghai'). The other entries' DAGs are unaffected."
+    )
+
+    # A task of the good DAG parses only its own file: nothing about the bad entry in its log.
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "repo_digest__good__repo")
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_TASK_ID, "fetch_commits")
+    caplog.set_level(logging.INFO)
+    task_bag = DagBag(dag_folder=str(DAGS / f"repo_digest_{repo_dag_file('repo_digest__good__repo')}.py"))
+    assert task_bag.dag_ids == ["repo_digest__good__repo"] and task_bag.import_errors == {}
+    assert [r.getMessage() for r in caplog.records if "bad/repo" in r.getMessage() or r.levelno >= logging.WARNING
+            and r.name.startswith("repo_digest")] == []  # fmt: skip

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import shutil
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -170,6 +171,90 @@ def test_a_user_triggers_a_day_and_reads_its_digest_in_the_ui(stack, browser, fi
     browser.get("about:blank")
     browser.get(f"{stack.api_url}{page}?section={anchor}#{anchor}")
     shows_section(in_frame=False)
+
+
+BACKFILLED = [dt.date(2026, 2, 17), dt.date(2026, 2, 18)]
+
+
+def calendar_days(browser, year: int) -> dict[dt.date, str]:
+    """The Calendar's daily view of ``year`` (it opens on this year): each day with runs, and their states."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.find_element(By.XPATH, "//button[normalize-space()='Daily']").click()
+    for _ in range(dt.date.today().year - year):
+        # The arrow before the year's heading goes one year back.
+        browser.find_element(By.XPATH, f"//*[normalize-space()='{dt.date.today().year}']/preceding::button[1]").click()
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.XPATH, f"//*[normalize-space()='{year}']"))
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid='calendar-cell'][data-has-data='true']")
+    )
+    cells = browser.find_elements(By.CSS_SELECTOR, "span > [data-testid='calendar-cell']")  # real days, in order
+    assert len(cells) == (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days, len(cells)
+    return {dt.date(year, 1, 1) + dt.timedelta(days=i): cell.get_attribute("data-states")
+            for i, cell in enumerate(cells) if cell.get_attribute("data-has-data") == "true"}  # fmt: skip
+
+
+def test_the_runs_list_and_the_calendar_show_each_day_on_its_own_date(stack, browser):
+    """A backfilled day and a day triggered from the dialog (the previous test), each on its own date."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    stack.unpause(DAG_ID)
+    stack.cli("backfill", "create", "--dag-id", DAG_ID, "--from-date", BACKFILLED[0].isoformat(),
+              "--to-date", BACKFILLED[-1].isoformat())  # fmt: skip
+    stack.wait_for_runs(DAG_ID, 2, timeout=180, run_type="backfill")
+    log_in(browser, stack)
+
+    # The Runs list shows run IDs and "Run After", not logical dates: both name the day.
+    browser.get(f"{stack.api_url}/dags/{DAG_ID}/runs")
+    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "table tbody tr")) >= 3)
+    rows = {}
+    for row in browser.find_elements(By.CSS_SELECTOR, "table tbody tr"):
+        cells = [cell.get_attribute("textContent").strip() for cell in row.find_elements(By.TAG_NAME, "td")]
+        run_id = next(cell for cell in cells if "__" in cell)
+        rows[run_id] = cells[cells.index(run_id) + 1]  # the Run After column follows the ID
+    for day in BACKFILLED:
+        run_after = rows[f"backfill__{day.isoformat()}T00:00:00+00:00"]
+        assert run_after.startswith(day.isoformat()), (day, run_after)
+    manual = [run_id for run_id in rows if run_id.startswith("manual__")]
+    assert [run_id.split("__")[1] for run_id in manual] == [f"{DAY.isoformat()}_Asia-Shanghai"], rows
+
+    # The Calendar's daily view places each run on its day.
+    browser.get(f"{stack.api_url}/dags/{DAG_ID}/calendar")
+    days = calendar_days(browser, DAY.year)
+    february = {day: state for day, state in days.items() if day.month == 2}
+    assert february == {BACKFILLED[0]: "success", BACKFILLED[1]: "success", DAY: "success"}, days
+
+
+def test_the_trigger_dialogs_default_gives_a_digest_marked_partial(stack, browser):
+    """Clicking Trigger without changing anything: the logical date is now, the day not over."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    log_in(browser, stack)
+    before = {run["dag_run_id"] for run in stack.get_runs(DAG_ID)}
+    browser.get(f"{stack.api_url}/dags/{DAG_ID}")
+    browser.find_element(By.CSS_SELECTOR, "button[aria-label='Trigger Dag']").click()
+    browser.find_element(By.XPATH, "//div[@role='dialog']//button[normalize-space()='Trigger']").click()
+    run = stack.poll("the triggered run", 60,
+                     lambda: next((r for r in stack.get_runs(DAG_ID) if r["dag_run_id"] not in before), None))  # fmt: skip
+    assert stack.wait_for_run(DAG_ID, run["dag_run_id"], timeout=180) == "success"
+    today = dt.datetime.fromisoformat(run["logical_date"]).astimezone(ZoneInfo(TZ)).date()
+    path = stack.store / "acme" / "widgets" / f"{today:%Y}" / f"{today.isoformat()}"
+    data = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    assert data["partial_until"] is not None
+    assert f"⚠️ 部分日：{today} 尚未结束" in path.with_suffix(".md").read_text(encoding="utf-8")
+    # In the Digests page too: the day has its "partial" badge, and the digest says it first.
+    browser.get(f"{stack.api_url}/")
+    browser.find_element(By.XPATH, "//*[normalize-space()='Digests']").click()
+    WebDriverWait(browser, 30).until(ec.frame_to_be_available_and_switch_to_it((By.TAG_NAME, "iframe")))
+    day_link = f"section.repo[data-repo='acme/widgets'] a.digest-link[data-day='{today.isoformat()}']"
+    browser.find_element(By.XPATH, f"//a[@data-day='{today.isoformat()}']/following-sibling::span[contains(@class, 'partial')]")
+    browser.find_element(By.CSS_SELECTOR, day_link).click()
+    quote = browser.find_element(By.CSS_SELECTOR, "main#digest blockquote")
+    assert quote.text.startswith(f"⚠️ 部分日：{today} 尚未结束"), quote.text
 
 
 def test_the_viewer_refuses_a_request_without_login(stack, browser):

@@ -194,7 +194,8 @@ def test_a_malformed_entry_is_an_import_error_and_the_good_dag_stays(stack):
     trace = error["stack_trace"]
     assert "repo_digest_repos[1]" in trace, trace
     assert "'timezone'" in trace and "'Mars/Olympus'" in trace, trace
-    assert "RepoConfigError" in trace, trace
+    # It ends in one sentence, without Airflow's internal module name for the file.
+    assert trace.rstrip().splitlines()[-1].startswith("RepoConfigError: repo_digest_repos[1] (repo 'acme/bad')"), trace
     # Only that file is in error: the files that make the DAGs are not.
     assert all(e["filename"].endswith("repo_digest_config_check.py") for e in stack.import_errors())
 
@@ -402,6 +403,12 @@ def test_the_cli_trigger_digests_the_day_asked_for_ahead_of_and_behind_utc(stack
         assert parse_time(run["data_interval_end"]) == window_end
         assert run["note"] == (f"Digest of {day} ({tz}): commits from {window_start:%Y-%m-%d %H:%M} "
                                f"to {window_end:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
+    # The publish task's log says where to read the digest in Airflow.
+    dag_id, _, _, day, run_id = started[0]
+    (publish_log,) = [path for name, path in stack.task_logs(dag_id, run_id).items() if "task_id=publish" in name]
+    assert f"Read it in Airflow: {stack.api_url}/plugin/digests/repo-digest/acme/widgets-east/{day}" in (
+        publish_log.read_text(errors="replace")
+    )
     # The fixture's days differ between the two timezones: each digest is its own day's.
     assert [c.sha for c in fixture_repo.commits_on(asked[0][1], TZ)] != [
         c.sha for c in fixture_repo.commits_on(asked[0][1], WEST_TZ)

@@ -62,6 +62,15 @@ def ui_url(ref: DigestRef, base_url: str | None) -> str:
     return f"{root_path_of(base_url)}plugin/{NAV_URL_ROUTE}{viewer_url(ref, base_url)}"
 
 
+def printable_ui_url(ref: DigestRef, base_url: str | None) -> str:
+    """``ui_url`` with ``[api] base_url``'s scheme and host when it has them: for a task log line."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url or "")
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+    return origin + ui_url(ref, base_url)
+
+
 def digest_link(published: Any, *, base_url: str | None, store_root: str | None = None) -> str:
     """The extra link's URL for ``publish``'s return value; '' when there is no digest to open."""
     ref = digest_ref(published, store_root)

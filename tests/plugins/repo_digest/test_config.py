@@ -118,7 +118,15 @@ def test_several_problems_of_one_entry_are_all_reported_and_formatted():
     parsed = parse([{"repo": "a/b", "timezone": "Nowhere/City", "extra": 1}])
     assert {e.key for e in parsed.errors} == {"timezone", "extra"}
     text = format_errors(parsed.errors)
-    assert "2 problem(s)" in text and "Nowhere/City" in text and "'extra'" in text
+    assert text.startswith("repo_digest_repos has 2 problems; the other entries' DAGs are unaffected:\n  - ")
+    assert "Nowhere/City" in text and "'extra'" in text
+
+
+def test_one_problem_is_one_sentence():
+    parsed = parse([{"repo": "good/one"}, {"repo": "bad/one", "timezone": "Mars/Base"}])
+    (error,) = parsed.errors
+    assert format_errors(parsed.errors) == f"{error}. The other entries' DAGs are unaffected."
+    assert "\n" not in format_errors(parsed.errors)
 
 
 def test_dag_id_keeps_dashes_and_dots():

@@ -64,14 +64,14 @@ def test_a_days_run_is_dated_by_the_day_and_its_interval_ends_when_the_day_does(
     assert interval.end == window_for_day(day, timezone).end > interval.start
 
 
-def test_scheduled_runs_are_one_per_local_day_dated_by_the_day_and_start_after_it_ends():
+def test_runs_are_one_per_local_day_dated_by_the_day():
     from airflow.timetables.base import DataInterval, TimeRestriction
 
     timetable = DigestDayTimetable("Asia/Shanghai")
     restriction = TimeRestriction(earliest=pendulum.datetime(2026, 1, 2, tz="UTC"), latest=None, catchup=True)
     first = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
     assert first.logical_date == dt.datetime(2026, 1, 2, tzinfo=UTC)
-    assert first.run_after == window_for_day(dt.date(2026, 1, 2), "Asia/Shanghai").end
+    assert first.data_interval.end == window_for_day(dt.date(2026, 1, 2), "Asia/Shanghai").end
     # A start that is not a bare date starts with the next day.
     later = TimeRestriction(earliest=pendulum.datetime(2026, 1, 2, 0, 0, 1, tz="UTC"), latest=None, catchup=True)
     assert timetable.next_dagrun_info(last_automated_data_interval=None, restriction=later).logical_date == (
@@ -97,8 +97,12 @@ def test_without_catchup_a_new_dag_runs_for_the_last_day_that_has_ended(timezone
     restriction = TimeRestriction(earliest=pendulum.datetime(2008, 1, 1, tz="UTC"), latest=None, catchup=False)
     info = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
     now = dt.datetime.now(UTC)
-    assert info.logical_date == logical_date_of_day(last_complete_day(now, timezone))
-    assert info.run_after <= now  # it runs at once
+    day = last_complete_day(now, timezone)
+    assert info.logical_date == logical_date_of_day(day)
+    # The scheduled run of a day starts when the day has ended: for this one, at once.
+    assert info.run_after == window_for_day(day, timezone).end <= now
+    following = timetable.next_dagrun_info(last_automated_data_interval=info.data_interval, restriction=restriction)
+    assert following.run_after == window_for_day(day + dt.timedelta(days=1), timezone).end > now
 
 
 def test_timetable_round_trips_through_serialization():
@@ -125,11 +129,13 @@ def test_a_backfill_of_bare_dates_covers_exactly_those_days(timezone):
         last_automated_data_interval=info.data_interval if info else None, restriction=restriction
     )) is not None:  # fmt: skip
         days.append(day_of_logical_date(info.logical_date, timezone))
-        assert info.data_interval.end == info.run_after == window_for_day(days[-1], timezone).end
+        assert info.data_interval.end == window_for_day(days[-1], timezone).end
+        # Listed (and named by Airflow) by run_after: the day itself, in every timezone.
+        assert info.run_after == info.logical_date
     assert days == [dt.date(2026, 2, 18), dt.date(2026, 2, 19), dt.date(2026, 2, 20)]
 
 
-def test_scheduled_run_ids_name_the_day_and_the_timezone_manual_ones_the_trigger_time():
+def test_run_ids_name_the_day_and_the_timezone_unless_the_day_is_in_doubt():
     from airflow.utils.types import DagRunType
 
     timetable = DigestDayTimetable("Asia/Shanghai")
@@ -137,8 +143,14 @@ def test_scheduled_run_ids_name_the_day_and_the_timezone_manual_ones_the_trigger
     assert timetable.generate_run_id(run_type=DagRunType.SCHEDULED, run_after=interval.end, data_interval=interval) == (
         "scheduled__2026-02-19_Asia-Shanghai"
     )
+    # The UI and REST hand over the interval of the logical date asked for.
     trigger = pendulum.datetime(2026, 12, 7, 22, 54, 1, tz="UTC")
     assert timetable.generate_run_id(run_type=DagRunType.MANUAL, run_after=trigger, data_interval=interval) == (
+        "manual__2026-02-19_Asia-Shanghai__2026-12-07T22:54:01+00:00"
+    )
+    # `airflow dags trigger -l D` hands over the trigger time's interval, whatever D is: no day named.
+    cli_interval = timetable.infer_manual_data_interval(run_after=trigger)
+    assert timetable.generate_run_id(run_type=DagRunType.MANUAL, run_after=trigger, data_interval=cli_interval) == (
         "manual__2026-12-07T22:54:01+00:00"
     )
 

@@ -10,7 +10,14 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from repo_digest.viewer.links import OpenDigestLink, digest_link, digest_ref, ui_url, viewer_url
+from repo_digest.viewer.links import (
+    OpenDigestLink,
+    digest_link,
+    digest_ref,
+    printable_ui_url,
+    ui_url,
+    viewer_url,
+)
 from repo_digest.viewer.paths import DigestRef, ref_from_store_path
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -65,6 +72,9 @@ def test_the_combined_report():
 def test_the_link_follows_the_api_base_url_path(base_url, expected):
     assert ui_url(WIDGETS, base_url) == expected
     assert viewer_url(WIDGETS, base_url) == expected.split("/plugin/digests", 1)[1]
+    # In a task's log, the same link with the host users reach Airflow at, when it is known.
+    host = "" if not base_url else base_url.split("/", 3)[0] + "//" + base_url.split("/", 3)[2]
+    assert printable_ui_url(WIDGETS, base_url) == host + expected
 
 
 @pytest.mark.parametrize(
