@@ -14,6 +14,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 VARIABLE = "repo_digest_repos"
+# The product code measured (the folder with dags/, plugins/, include/): the working tree
+# unless bench/run.py points it at an export of a commit (set_product).
+_PRODUCT = ROOT
+
+
+def product() -> Path:
+    """The product tree the benchmarks measure (dags/, plugins/, include/)."""
+    return _PRODUCT
+
+
+def set_product(path: Path) -> None:
+    global _PRODUCT
+    _PRODUCT = Path(path)
 
 
 def child_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -27,11 +40,12 @@ def child_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]
     env.update(
         {
             "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(product() / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(product() / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT)]),
+            # The product's repo_digest first; bench and tests (the fakes) from this checkout.
+            "PYTHONPATH": os.pathsep.join([str(product() / "plugins"), str(ROOT)]),
             "PYTHONUNBUFFERED": "1",
         }
     )

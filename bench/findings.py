@@ -8,6 +8,7 @@ since simply stops appearing). Proposals are numbered P1, P2, ... in the order w
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any
 
 
@@ -24,7 +25,9 @@ def _case(cases: list[dict[str, Any]], repos: int | None) -> dict[str, Any] | No
     return next((c for c in cases if c["repos"] == repos), None)
 
 
-def _run(runs: list[dict[str, Any]], commits: int, source: str, rerun: bool = False) -> dict[str, Any] | None:
+def _run(
+    runs: list[dict[str, Any]], commits: int, source: str, rerun: bool = False, version: str = "after"
+) -> dict[str, Any] | None:
     return next(
         (
             r
@@ -32,6 +35,8 @@ def _run(runs: list[dict[str, Any]], commits: int, source: str, rerun: bool = Fa
             if r["commits"] == commits
             and r["source"] == source
             and r["rerun"] == rerun
+            and r.get("version", "after") == version
+            and r.get("rep") in (None, 0)
             and not r.get("variant")
             and not r["name"].startswith("token")
         ),
@@ -138,7 +143,7 @@ def _parse(parse: dict[str, Any], live: dict[str, Any], p: Proposals) -> list[st
         out += [
             "",
             f"Under the scheduler, the {many_run['commits']}-commit day with {live.get('many_repos', 1000):,} repos "
-            f"tracked took {many_run['wall_s']:.1f} s against {base_run['wall_s']:.1f} s with the handful of bench "
+            f"tracked took {_digest_s(many_run):.1f} s against {_digest_s(base_run):.1f} s with the handful of bench "
             f"repos; its task processes spent {many_ms:,.0f} ms each parsing the file at start-up (against "
             f"{base_ms:,.0f} ms).",
         ]
@@ -174,51 +179,92 @@ def _parse(parse: dict[str, Any], live: dict[str, Any], p: Proposals) -> list[st
     return out
 
 
+LLM_DELAY_TEXT = "1 s"
+
+
+def _digest_s(run: dict[str, Any]) -> float:
+    """Request → digest file (older results: request → run end)."""
+    value = run.get("to_digest_s")
+    return value if value is not None else run["wall_s"]
+
+
+def _fixed(runs: list[dict[str, Any]], commits: int, version: str) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in runs
+        if r["commits"] == commits
+        and r["source"] == "git"
+        and not r["rerun"]
+        and not r.get("variant")
+        and r.get("version", "after") == version
+    ]
+
+
+def _gaps(run: dict[str, Any]) -> float | None:
+    """Time no task of the run ran between the run's start and the digest file."""
+    no_task = run.get("no_task_to_digest_s")
+    return None if no_task is None else no_task - run["queued_s"]
+
+
 def _days(live: dict[str, Any], p: Proposals) -> list[str]:
     runs = live.get("runs", [])
     run = _run(runs, 200, "git") or _run(runs, 20, "git")
     if not run:
         return []
     n = run["commits"]
+    slots = live.get("pool", {}).get("slots", 16)
     tasks = run["tasks"]
     llm = tasks.get("llm_analyze", {})
     logs = (run.get("task_logs") or {}).get("llm_analyze") or {}
-    at_once = live.get("pool", {}).get("slots", 16) // 4  # 4 pool slots per instance
     limit = 2 * run["ideal_s"] + 60
     scope = "the target" if n == 200 else "the formula of the 200-commit target"
-    verdict = "holds" if run["wall_s"] <= limit else "is **missed**"
+    total = _digest_s(run)
+    verdict = "holds" if total <= limit else "is **missed**"
     out = ["### A day under the scheduler (benchmark 2)", ""]
     tail = sum(tasks[t]["span_s"] for t in ("aggregate_stats", "render_markdown", "publish") if t in tasks)
+    no_task = run.get("no_task_to_digest_s", run["idle_between_tasks_s"])
+    before = _run(runs, n, "git", version="before")
+    versus = (
+        f" The batch code took {_digest_s(before):.1f} s for the same day in this run: per commit is "
+        f"{_digest_s(run) / _digest_s(before):.2f}× the batches."
+        if before
+        else ""
+    )
     out.append(
-        f"**At {n} commits {scope} {verdict}** ({run['wall_s']:.1f} s against {limit:.0f} s; "
-        f"{run['ratio']:.1f}× the ideal of {run['ideal_s']:.0f} s). Of the {run['wall_s']:.1f} s: `fetch_commits` "
+        f"**At {n} commits {scope} {verdict}** (request → digest file {total:.1f} s against {limit:.0f} s; "
+        f"{run['ratio']:.1f}× the ideal of {run['ideal_s']:.0f} s).{versus} Of the {total:.1f} s: `fetch_commits` "
         f"{tasks['fetch_commits']['span_s']:.1f} s, `chunk_diffs` {tasks['chunk_diffs']['span_s']:.1f} s, "
         f"`llm_analyze` {llm.get('span_s', 0):.1f} s, the three tasks after it {tail:.1f} s, and "
-        f"{run['idle_between_tasks_s']:.1f} s with no task of the run running (the scheduler's hops between "
-        "dependent tasks, about a second each, and task processes starting)."
+        f"{no_task:.1f} s with no task of the run running (the request's queueing, the scheduler's hops between "
+        "dependent tasks and task processes starting)."
     )
     if llm.get("instances") and logs.get("to_first_request_s") is not None:
-        batch = math.ceil(n / llm["instances"])
-        waves = math.ceil(llm["instances"] / at_once)
-        waits = waves * math.ceil(batch / 4)
+        per_instance = math.ceil(n / llm["instances"])
+        waves = math.ceil(llm["instances"] / slots)
+        in_flight = run["llm"]["mean_in_flight"]
         out += [
             "",
-            f"`llm_analyze`: {llm['instances']} instance(s) of ~{batch} commits, {at_once} at a time (16 slots, 4 per "
-            f"instance), so {waves} wave(s) and at least {waits} s of waiting for answers. An instance lasted "
-            f"{llm['mean_s']:.1f} s on average: {logs['to_first_request_s']:.1f} s from its first log line to its "
-            f"first LLM request (process, DAG-file parse, imports, the connection, the inputs) and "
-            f"{logs['after_first_request_s']:.1f} s from there (LangChain's import on the first request, the answers, "
-            f"the XCom push). The LLM was {run['llm']['mean_in_flight']:.1f} of 16 calls busy on average over the "
-            f"{run['llm']['span_s']:.1f} s of calls.",
+            f"`llm_analyze`: {llm['instances']:,} instance(s) of {per_instance} commit(s), {slots} at a time (one pool "
+            f"slot each), so {waves} wave(s) and at least {waves * per_instance} s of waiting for answers. An instance "
+            f"lasted {llm['mean_s']:.1f} s on average: {logs['to_first_request_s']:.1f} s from its first log line to "
+            "its first LLM request (process, DAG-file parse, imports, the connection, the inputs) and "
+            f"{logs['after_first_request_s']:.1f} s from there (the answer, the XCom push, the end). The LLM was "
+            f"{in_flight:.1f} of {slots} calls busy on average over the {run['llm']['span_s']:.1f} s of calls"
+            + (
+                ": the pool is not what bounds the day; starting a task process per commit is."
+                if in_flight < 0.6 * slots
+                else "."
+            ),
         ]
-        if llm["instances"] > at_once:
+        if before:
+            b_llm = before["tasks"].get("llm_analyze", {})
             out += [
                 "",
-                p.add(
-                    "Size the batches from the pool.",
-                    f"{llm['instances']} instances for {at_once} concurrent slots pay the start-up {waves} times in "
-                    f"series: `batch = ceil(N / {at_once})` pays it once.",
-                ),
+                f"The batch code ran {b_llm.get('instances', 0)} instance(s) of about "
+                f"{math.ceil(n / max(1, b_llm.get('instances', 1)))} commits, 4 calls at once each; its LLM was "
+                f"{before['llm'].get('mean_in_flight', 0):.1f} of {slots} calls busy over "
+                f"{before['llm'].get('span_s', 0):.1f} s, its `llm_analyze` span {b_llm.get('span_s', 0):.1f} s "
+                f"against {llm.get('span_s', 0):.1f} s per commit.",
             ]
     profile = live.get("batch_profile") or {}
     if profile.get("buckets"):
@@ -226,9 +272,10 @@ def _days(live: dict[str, Any], p: Proposals) -> list[str]:
         per_commit = (profile["analyzer_cpu_s"] - imp) / profile["commits"]
         out += [
             "",
-            f"Inside an instance the analyzer is cheap (the batch profile): {imp:.2f} s to import LangChain once, then "
-            f"{per_commit * 1000:.0f} ms of CPU per commit (prompt fitting, rules, the client, parsing the answer). "
-            "So what keeps a day above its ideal is not the analysis: it is the fixed cost around it.",
+            f"Inside an instance the analyzer is cheap (the profile of `llm_analyze`'s body): {imp:.2f} s to import "
+            f"LangChain once (the forkserver preload does it before the task starts), then {per_commit * 1000:.0f} ms "
+            "of CPU per commit (prompt fitting, rules, the client, parsing the answer). So what keeps a day above "
+            "its ideal is not the analysis: it is the fixed cost around it.",
         ]
     gh = _run(runs, n, "github")
     if gh:
@@ -239,8 +286,85 @@ def _days(live: dict[str, Any], p: Proposals) -> list[str]:
             f"({1000 * gh['tasks']['fetch_commits']['span_s'] / max(1, gh.get('github_total', 1)):.0f} ms a request "
             "against a local fake; against GitHub itself the same serial requests each take GitHub's latency).",
         ]
+    fixed = []
+    for commits in (0, 1):
+        after, prior = _fixed(runs, commits, "after"), _fixed(runs, commits, "before")
+        if not after:
+            continue
+        a = statistics.median(_digest_s(r) for r in after)
+        line = f"{commits} commit{'s' if commits != 1 else ''}: {a:.1f} s"
+        gaps = [g for g in (_gaps(r) for r in after) if g is not None]
+        if prior:
+            b = statistics.median(_digest_s(r) for r in prior)
+            prior_gaps = [g for g in (_gaps(r) for r in prior) if g is not None]
+            line += f" against {b:.1f} s before ({a / b:.2f}×, target ≤ 0.50×: {'holds' if a / b <= 0.5 else 'MISSED'})"
+            if gaps and prior_gaps:
+                line += (
+                    f"; no task running after the run started: {statistics.median(gaps):.1f} s against "
+                    f"{statistics.median(prior_gaps):.1f} s"
+                )
+        fixed.append(line)
+    if fixed:
+        out += [
+            "",
+            "**The fixed cost of a day** (medians, request → digest file): " + "; ".join(fixed) + ". Both parts "
+            "shrink: the gaps between tasks (the scheduler looks for ready tasks every 0.2 s instead of every "
+            "second) and the tasks themselves (each is forked from a worker whose fork server imported Airflow, "
+            "pandas, LangChain and `repo_digest` once, through `repo_digest.preload`; before, each task process "
+            "imported them itself: compare the per-task rows and the start-up parse in section 2b).",
+        ]
+    idle = live.get("idle") or {}
+    if idle.get("after") and idle.get("before"):
+        a_cpu, b_cpu = idle["after"]["scheduler"]["cpu_s"], idle["before"]["scheduler"]["cpu_s"]
+        window = idle["after"]["window_s"]
+        out += [
+            "",
+            f"The price of the 0.2 s idle sleep: the idle scheduler used {a_cpu:.2f} s of CPU in {window:.0f} s "
+            f"({100 * a_cpu / window:.1f} % of a core) against {b_cpu:.2f} s with 1 s "
+            f"({100 * b_cpu / idle['before']['window_s']:.1f} %).",
+        ]
+    backfill = live.get("backfill") or {}
+    if backfill.get("wall_s"):
+        out += [
+            "",
+            f"**The backfill**: {backfill['days']} days of `{backfill['repo']}` ({backfill['commits']} commits) in "
+            f"{backfill['wall_s']:.0f} s from the command to the last digest file, {backfill['days_per_min']:.1f} days "
+            f"a minute, {backfill['ratio']:.1f}× the ideal sum of {backfill['ideal_sum_s']:.0f} s. With at most "
+            f"{backfill['max_commits_a_day']} commits a day the LLM is not what a backfill waits for: "
+            f"{backfill['peak_runs_at_once']} runs at once (the backfill's `max_active_runs` "
+            f"{backfill.get('max_active_runs') or '?'}), each {backfill['run_duration_median_s']:.1f} s (median), "
+            "so the fixed cost of a day, shared by the runs in flight on 2 cores, sets the pace.",
+        ]
     r2000 = _run(runs, 2000, "git")
+    empties, prior_empties = _fixed(runs, 0, "after"), _fixed(runs, 0, "before")
+    fixed_ratio = (
+        statistics.median(_digest_s(r) for r in empties) / statistics.median(_digest_s(r) for r in prior_empties)
+        if empties and prior_empties
+        else None
+    )
     proposals = []
+    if before and llm.get("instances") and _digest_s(run) > _digest_s(before):
+        rerun = _run(runs, n, "github", rerun=True)
+        proposals.append(
+            p.add(
+                f"Keep the pool busy on days with more commits than slots ({n} commits: {_digest_s(run):.1f} s per "
+                f"commit, {_digest_s(before):.1f} s in batches).",
+                f"An instance per commit pays a task start ({logs.get('to_first_request_s') or 0:.1f} s from its first "
+                f"log line to its request, plus the scheduler's hop) for one {LLM_DELAY_TEXT} call, and on 2 cores "
+                f"the starts cannot keep {slots} calls in flight: {run['llm']['mean_in_flight']:.1f} on average. "
+                + (
+                    f"A rerun with every analysis cached still starts {llm['instances']:,} tasks "
+                    f"({_digest_s(rerun):.1f} s). "
+                    if rerun
+                    else ""
+                )
+                + "One instance per commit suits small days"
+                + (f" (the empty day's fixed cost is {fixed_ratio:.2f}× the batch code's)" if fixed_ratio else "")
+                + f"; past the pool's {slots} slots, about {2 * slots} instances of ceil(N / {2 * slots}) commits "
+                "each, every instance taking the pool slots of the calls it makes at once, would pay the start once "
+                "per group: what `max_map_length` already does past 1,024.",
+            )
+        )
     if r2000:
         fetch = r2000["tasks"]["fetch_commits"]["span_s"]
         proposals.append(
@@ -260,15 +384,16 @@ def _days(live: dict[str, Any], p: Proposals) -> list[str]:
                 "GitHub's advice on concurrent requests.",
             )
         )
-    empty = next((r for r in runs if r["commits"] == 0), None)
+    empty = _run(runs, 0, "git")
     if empty:
+        gaps = _gaps(empty)
         proposals.append(
             p.add(
-                f"Cut the fixed cost of a day ({empty['wall_s']:.1f} s with no commit).",
-                f"It is six task starts and five scheduling hops; {empty['idle_between_tasks_s']:.1f} s of it no task "
-                "runs. "
-                "Fewer tasks is the lever (fold `render_markdown` into `publish`); the scheduler's loop is "
-                "Airflow's.",
+                f"Cut the fixed cost of a day further ({_digest_s(empty):.1f} s with no commit).",
+                "It is five task starts and the scheduling hops between them"
+                + (f"; {gaps:.1f} s of it no task runs after the run started" if gaps is not None else "")
+                + ". Fewer tasks is the lever left (fold `render_markdown` into `publish`); the scheduler's loop "
+                "is Airflow's.",
             )
         )
     if proposals:
@@ -309,7 +434,9 @@ def _tokens(live: dict[str, Any], p: Proposals) -> list[str]:
             f"({big['files_clipped']} clipped), every meaningful one; the noise files were listed by name only.",
         ]
     runs = live.get("runs", [])
-    rerun = next((r for r in runs if r["rerun"] and r["source"] == "github"), None)
+    rerun = next(
+        (r for r in runs if r["rerun"] and r["source"] == "github" and r.get("version", "after") == "after"), None
+    )
     if rerun:
         pages = max(1, math.ceil(rerun["commits"] / 100))
         extra = rerun["github_total"] - pages

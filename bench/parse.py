@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import PYTHON, ROOT, child_env, log, median, profile_buckets
+from bench.common import PYTHON, ROOT, child_env, log, median, product, profile_buckets
 
 TIMEZONES = ["UTC", "Asia/Shanghai", "Europe/Berlin", "America/New_York"]
 TRIVIAL_DAG = """\
@@ -45,7 +45,11 @@ for _index in range(REPO_DAG_FILES):
     globals().update(build_repo_dags(_repos, file_index=_index))
 globals().update(build_combined_dags(_repos))
 """
-DAG_FILES = sorted(p for p in (ROOT / "dags").glob("repo_digest_*.py") if p.name != "repo_digest_config_check.py")
+
+
+def dag_files() -> list[Path]:
+    """The product's DAG files that build DAGs (not the config check)."""
+    return sorted(p for p in (product() / "dags").glob("repo_digest_*.py") if p.name != "repo_digest_config_check.py")
 
 
 def variable_value(repos: int) -> str:
@@ -143,8 +147,8 @@ def run(quick: bool) -> dict[str, Any]:
         case = measure(f"one file (before), {repos} repos", one_file, one_file_dir, repos)
         case["ratio"] = case["parse_s"] / ideal["parse_s"]
         shipped = []
-        for file in DAG_FILES:
-            row = measure(f"{file.name}, {repos} repos", file, ROOT / "dags", repos, into="files")
+        for file in dag_files():
+            row = measure(f"{file.name}, {repos} repos", file, product() / "dags", repos, into="files")
             row["file"] = file.name
             row["ratio"] = row["parse_s"] / ideal["parse_s"]
             shipped.append(row)
@@ -172,8 +176,8 @@ def run(quick: bool) -> dict[str, Any]:
 
     for repos in sizes[-1:] if quick else sizes[1:]:
         dag_id = "repo_digest__org1__project-0001" if repos > 1 else "repo_digest__org0__project-0000"
-        file = ROOT / "dags" / f"repo_digest_{repo_dag_file(dag_id)}.py"
-        case = measure(f"{file.name}, {repos} repos, parsing context of one DAG", file, ROOT / "dags", repos,
+        file = product() / "dags" / f"repo_digest_{repo_dag_file(dag_id)}.py"
+        case = measure(f"{file.name}, {repos} repos, parsing context of one DAG", file, product() / "dags", repos,
                        dag_id=dag_id, into="task_startup")  # fmt: skip
         case["ratio"] = case["bag_s"] / ideal["bag_s"]
     # Where the time goes at the largest size: one profiled parse (cProfile slows it ~2x).

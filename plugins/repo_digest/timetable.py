@@ -22,7 +22,13 @@ from pendulum import DateTime, instance
 
 from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
 from airflow.utils.types import DagRunType
-from repo_digest.window import day_of_logical_date, is_utc_midnight, last_complete_day, logical_date_of_day, window_for_day
+from repo_digest.window import (
+    day_of_logical_date,
+    is_utc_midnight,
+    last_complete_day,
+    logical_date_of_day,
+    window_for_day,
+)
 
 
 class DigestDayTimetable(Timetable):

@@ -490,6 +490,10 @@ class AirflowStack:
         else:
             raise StackError(f"processes of stack {self.id} survive SIGKILL: {pids}")
 
+    def server_pids(self) -> dict[str, int]:
+        """The pid of each long-running process by name ("api-server", "scheduler", ...)."""
+        return {name: proc.pid for name, proc in self._procs.items()}
+
     def pids(self) -> list[int]:
         """Every live process this stack started, however deep.
 
