@@ -73,7 +73,7 @@ def test_bad_entries_are_each_named_by_index_key_and_value_and_the_good_ones_kee
     assert sorted(bag.dag_ids) == ["repo_digest__acme__doohickeys", "repo_digest__acme__widgets", "repo_digest__all"]
     (message,) = bag.import_errors.values()
     for says in [
-        "repo_digest_repos has 8 problem(s); the valid entries' DAGs are unaffected",
+        "repo_digest_repos has 8 problems; the other entries' DAGs are unaffected",
         "repo_digest_repos[1] (repo 'ACME/Widgets'), key 'repo': duplicates entry 0; kept the first",
         "repo_digest_repos[2] (repo 'acme/../etc'), key 'repo': 'acme/../etc' must be 'owner/name' with exactly one '/'",
         "repo_digest_repos[3] (repo 'acme/..'), key 'repo': 'acme/..' name '..' must be",

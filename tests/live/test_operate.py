@@ -296,6 +296,37 @@ def test_clearing_a_run_republishes_the_same_digest_from_cached_details(stack, g
     assert llm.requests == []
 
 
+def test_clearing_one_commits_instance_reruns_only_that_commit(stack, llm, fixture_repo):
+    """The grid has one llm_analyze instance per commit, labelled; clearing one reruns it alone (and what follows)."""
+    day = dt.date(2026, 2, 19)
+    (run,) = [r for r in stack.get_runs(DAG_ID) if r["logical_date"] and run_of_day(r) == day]
+    tis_path = f"{run_path(run['dag_run_id'])}/taskInstances"
+    before = {(ti["task_id"], ti["map_index"]): ti for ti in stack.rest("GET", tis_path).json()["task_instances"]}
+    expected = fixture_repo.commits_on(day, TZ)
+    instances = {key[1]: ti for key, ti in before.items() if key[0] == "llm_analyze"}
+    assert sorted(instances) == list(range(len(expected)))
+    labels = {ti["rendered_map_index"] for ti in instances.values()}
+    assert {label.split(" ", 1)[0] for label in labels} == {c.sha[:7] for c in expected}
+    markdown_path, json_path = digest_files(stack, day)
+    published = (markdown_path.read_bytes(), json_path.read_bytes(), markdown_path.stat().st_ino)
+    llm.clear_requests()
+
+    body = {"dry_run": False, "only_failed": False, "dag_run_id": run["dag_run_id"],
+            "task_ids": [["llm_analyze", 3]], "include_downstream": True}  # fmt: skip
+    cleared = stack.rest("POST", f"/api/v2/dags/{DAG_ID}/clearTaskInstances", body).json()["task_instances"]
+    assert sorted((ti["task_id"], ti["map_index"]) for ti in cleared) == [
+        ("aggregate_stats", -1), ("llm_analyze", 3), ("publish", -1), ("render_markdown", -1),
+    ]  # fmt: skip
+    stack.wait_for_run(DAG_ID, run["dag_run_id"], timeout=120)
+    after = {(ti["task_id"], ti["map_index"]): ti for ti in stack.rest("GET", tis_path).json()["task_instances"]}
+    reran = sorted(key for key in after if after[key]["try_number"] > before[key]["try_number"])
+    assert reran == [("aggregate_stats", -1), ("llm_analyze", 3), ("publish", -1), ("render_markdown", -1)]
+    # The cleared commit's analysis came from the cache; the digest was republished, byte for byte.
+    assert llm.requests == []
+    assert markdown_path.stat().st_ino != published[2]
+    assert (markdown_path.read_bytes(), json_path.read_bytes()) == published[:2]
+
+
 def test_revoked_llm_credentials_fail_the_run_and_clearing_after_the_fix_completes_it(stack, llm, fixture_repo):
     day = dt.date(2026, 2, 22)
     markdown_path, json_path = digest_files(stack, day)
